@@ -1,0 +1,14 @@
+import { helmMatrix, type HelmBinary } from '../../scripts/lib/helm.ts';
+import { renderChart, type K8sObject, type RenderOptions } from '../../scripts/lib/render.ts';
+import { valuesFile, type Environment } from '../../scripts/lib/paths.ts';
+
+export const helms: HelmBinary[] = await helmMatrix();
+
+/** Renders the umbrella with an environment's values file (plus overrides). */
+export function renderEnv(helm: HelmBinary, env: Environment, options: RenderOptions = {}): Promise<K8sObject[]> {
+  return renderChart(helm, 'techshop', { ...options, valuesFiles: [valuesFile(env), ...(options.valuesFiles ?? [])] });
+}
+
+export function byKind(objects: K8sObject[], kind: string): K8sObject[] {
+  return objects.filter((o) => o.kind === kind);
+}
