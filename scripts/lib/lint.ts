@@ -1,0 +1,60 @@
+// The lint stage: helm lint --strict of every chart with every values file
+// it is meant for, and ct lint when chart-testing is installed.
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { run } from './exec.ts';
+import type { HelmBinary } from './helm.ts';
+import { chartDir, chartNames, environments, repoRoot, umbrellaChart, valuesFile } from './paths.ts';
+
+export interface LintTarget {
+  chart: string;
+  valuesFile?: string;
+}
+
+/** The umbrella with each environment's file; every chart with its ci/*-values.yaml; library charts alone. */
+export function lintTargets(): LintTarget[] {
+  const targets: LintTarget[] = [];
+  for (const chart of chartNames) {
+    const ciDir = join(chartDir(chart), 'ci');
+    const ciFiles = existsSync(ciDir) ? readdirSync(ciDir).filter((f) => f.endsWith('-values.yaml')).sort() : [];
+    if (ciFiles.length === 0) targets.push({ chart });
+    for (const f of ciFiles) targets.push({ chart, valuesFile: join(ciDir, f) });
+    if (chart === umbrellaChart) for (const env of environments) targets.push({ chart, valuesFile: valuesFile(env) });
+  }
+  return targets;
+}
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export function describeTarget(target: LintTarget): string {
+  return target.valuesFile ? `${target.chart} + ${relative(repoRoot, target.valuesFile)}` : target.chart;
+}
+
+export async function helmLint(helm: HelmBinary, target: LintTarget): Promise<CheckResult> {
+  const args = ['lint', '--strict', chartDir(target.chart)];
+  if (target.valuesFile) args.push('--values', target.valuesFile);
+  const result = await run(helm.path, args);
+  const problems = `${result.stdout}\n${result.stderr}`
+    .split('\n')
+    .filter((line) => /\[(ERROR|WARNING)\]|^Error/.test(line))
+    .join('\n');
+  return { name: `helm ${helm.version} lint ${describeTarget(target)}`, ok: result.code === 0, detail: problems || result.stderr.trim() };
+}
+
+/** Runs tasks with at most `limit` at once (2 cores here: helm is CPU-bound). */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env tsx
+// Validates values files (default: values/*.yaml) against the schemas, their
+// environment profile and the cross-field rules. Exit 1 on any error.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatDiagnostic, isError, sortDiagnostics } from './lib/diagnostics.ts';
+import { environments, valuesDir, type Environment } from './lib/paths.ts';
+import { runIfMain, type Stage } from './lib/stage.ts';
+import { createValidator, validateFiles } from './lib/validate.ts';
+
+export const validateStage: Stage = async ({ argv, log }) => {
+  const { values: options, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { env: { type: 'string' } } });
+  const env = options.env as Environment | undefined;
+  if (env && !environments.includes(env)) {
+    log(`--env must be one of ${environments.join(', ')} (got ${env})`);
+    return 2;
+  }
+  const started = performance.now();
+  const files = positionals.length
+    ? positionals
+    : readdirSync(valuesDir)
+        .filter((f) => /\.ya?ml$/.test(f) && (!env || f.includes(env)))
+        .sort()
+        .map((f) => join(valuesDir, f));
+  const diagnostics = sortDiagnostics(validateFiles(createValidator(), files, env));
+  for (const d of diagnostics) log(formatDiagnostic(d));
+  const errors = diagnostics.filter(isError).length;
+  const ms = Math.round(performance.now() - started);
+  log(`validate: ${files.length} file(s), ${errors} error(s), ${diagnostics.length - errors} warning(s) in ${ms} ms`);
+  return errors > 0 ? 1 : 0;
+};
+
+await runIfMain(import.meta.url, validateStage);
