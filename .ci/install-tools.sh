@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Installs the CI tool chain. Idempotent: a run with everything present only
+# checks versions. Starts no services and exports nothing: callers put
+# "$REPO/.cache/tools/bin" first on PATH (Go tools, yamllint, yamale live there).
+# Prerequisites: Debian/apt, Go >= 1.24, python3, Node.js with npm.
+#
+#   apt      prometheus (promtool), prometheus-alertmanager (amtool), redis-server,
+#            docker-registry, gnupg, awscli, shellcheck
+#   Go       ct, kubeconform, actionlint, kube-score (versions pinned in tools/go.mod)
+#   PyPI     yamllint, yamale (pinned below) in a venv under .cache/tools/venv
+#   schemas  strict standalone Kubernetes JSON schemas for kubeconform, generated
+#            from the k8s.io/kubernetes module's OpenAPI document into
+#            .cache/kube-schemas/v<version>-standalone-strict/
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOLS_MOD="$REPO/tools"
+CACHE="$REPO/.cache"
+BIN="$CACHE/tools/bin"
+VENV="$CACHE/tools/venv"
+SCHEMAS="$CACHE/kube-schemas"
+GEN_SCHEMAS="$REPO/scripts/gen-kube-schemas.ts"
+
+APT_PACKAGES=(prometheus prometheus-alertmanager redis-server docker-registry gnupg awscli shellcheck)
+PIP_PACKAGES=(yamllint==1.37.1 yamale==6.0.0)
+# Oldest and newest supported Kubernetes minors, latest patch available as a Go module.
+KUBE_VERSIONS=(1.29.15 1.35.8)
+# name|module|package|variable set to the version at link time ("" = none needed)
+GO_TOOLS=(
+  "ct|github.com/helm/chart-testing/v3|github.com/helm/chart-testing/v3/ct|github.com/helm/chart-testing/v3/ct/cmd.Version"
+  "kubeconform|github.com/yannh/kubeconform|github.com/yannh/kubeconform/cmd/kubeconform|main.version"
+  "actionlint|github.com/rhysd/actionlint|github.com/rhysd/actionlint/cmd/actionlint|"
+  "kube-score|github.com/zegl/kube-score|github.com/zegl/kube-score/cmd/kube-score|main.version"
+)
+
+log() { printf '[install-tools] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+mkdir -p "$BIN" "$SCHEMAS"
+# Serialise concurrent runs (parallel test workers, CI steps).
+exec 9>"$CACHE/tools/.lock"
+flock 9
+
+SUDO=()
+if [[ $EUID -ne 0 ]]; then
+  command -v sudo >/dev/null || die "not root and no sudo: cannot install apt packages"
+  SUDO=(sudo)
+fi
+
+# --- apt ---------------------------------------------------------------------
+install_apt() {
+  local wanted=("${APT_PACKAGES[@]}") missing=() pkg installed
+  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    wanted+=(python3-venv)
+  fi
+  installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${wanted[@]}" 2>/dev/null | awk '$NF == "installed" {print $1}' || true)
+  for pkg in "${wanted[@]}"; do
+    grep -qxF "$pkg" <<<"$installed" || missing+=("$pkg")
+  done
+  ((${#missing[@]} == 0)) && return 0
+
+  log "apt: installing ${missing[*]}"
+  # Keep maintainer scripts from starting services (redis-server, prometheus, ...).
+  local policy=/usr/sbin/policy-rc.d created_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
+    "${SUDO[@]}" chmod 755 "$policy"
+    created_policy=1
+  fi
+  local rc=0
+  {
+    "${SUDO[@]}" apt-get update -qq &&
+      "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  } || rc=$?
+  if ((created_policy)); then "${SUDO[@]}" rm -f "$policy"; fi
+  ((rc == 0)) || die "apt-get failed ($rc)"
+}
+
+# --- Go tools ------------------------------------------------------------------
+# Version of a module as pinned in tools/go.mod.
+pinned_version() {
+  awk -v m="$1" '$1 == "require" && $2 == m {print $3; exit} $1 == m {print $2; exit}' "$TOOLS_MOD/go.mod"
+}
+
+# Version reported by an installed tool ("" when absent or broken).
+tool_version() {
+  local exe="$BIN/$1"
+  [[ -x $exe ]] || return 0
+  case $1 in
+    ct) "$exe" version 2>/dev/null | awk '/^Version:/ {print $2}' ;;
+    kubeconform) "$exe" -v 2>/dev/null ;;
+    actionlint) "$exe" -version 2>/dev/null | head -n1 ;;
+    kube-score) "$exe" version 2>/dev/null | sed -n 's/^kube-score version: \([^,]*\),.*/\1/p' ;;
+    yamllint) "$exe" --version 2>/dev/null | awk '{print $2}' ;;
+    yamale) "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("yamale"))' 2>/dev/null ;;
+  esac
+}
+
+install_go_tools() {
+  command -v go >/dev/null || die "Go >= 1.24 is required (go not found)"
+  local entry name module pkg var want
+  for entry in "${GO_TOOLS[@]}"; do
+    IFS='|' read -r name module pkg var <<<"$entry"
+    want=$(pinned_version "$module")
+    [[ -n $want ]] || die "$module is not required in tools/go.mod"
+    [[ "$(tool_version "$name")" == "$want" ]] && continue
+    log "go: building $name $want"
+    local ldflags="-s -w"
+    [[ -n $var ]] && ldflags+=" -X $var=$want"
+    (cd "$TOOLS_MOD" && GOBIN="$BIN" go install -trimpath -ldflags "$ldflags" "$pkg")
+  done
+}
+
+# --- PyPI tools ------------------------------------------------------------------
+install_pip_tools() {
+  command -v python3 >/dev/null || die "python3 is required"
+  if ! "$VENV/bin/python" -c '' >/dev/null 2>&1; then
+    log "pip: creating venv"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+  fi
+  # Exit 0 only when every pin is already satisfied.
+  if ! "$VENV/bin/python" - "${PIP_PACKAGES[@]}" <<'PY' 2>/dev/null; then
+import importlib.metadata as m, sys
+for pin in sys.argv[1:]:
+    name, version = pin.split("==")
+    if m.version(name) != version:
+        sys.exit(1)
+PY
+    log "pip: installing ${PIP_PACKAGES[*]}"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PIP_PACKAGES[@]}"
+  fi
+  ln -sfn "$VENV/bin/yamllint" "$BIN/yamllint"
+  ln -sfn "$VENV/bin/yamale" "$BIN/yamale"
+}
+
+# --- Kubernetes schemas ----------------------------------------------------------
+install_kube_schemas() {
+  local tsx="$REPO/node_modules/.bin/tsx" gen_hash version dir stamp json swagger
+  gen_hash=$(sha256sum "$GEN_SCHEMAS" | cut -d' ' -f1)
+  for version in "${KUBE_VERSIONS[@]}"; do
+    dir="$SCHEMAS/v$version-standalone-strict"
+    stamp="$version $gen_hash"
+    [[ -f $dir/.stamp && "$(<"$dir/.stamp")" == "$stamp" ]] && continue
+
+    if [[ ! -x $tsx ]]; then
+      log "npm: installing node dependencies (tsx)"
+      (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+    log "schemas: Kubernetes $version"
+    json=$(cd "$CACHE" && go mod download -json "k8s.io/kubernetes@v$version") ||
+      die "cannot download k8s.io/kubernetes@v$version"
+    swagger=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")/api/openapi-spec/swagger.json
+    [[ -f $swagger ]] || die "no swagger.json for Kubernetes $version"
+    "$tsx" "$GEN_SCHEMAS" "$swagger" "$dir" >/dev/null
+    printf '%s\n' "$stamp" >"$dir/.stamp"
+  done
+}
+
+# --- summary -----------------------------------------------------------------------
+print_versions() {
+  local entry name module pkg var
+  for entry in "${GO_TOOLS[@]}"; do
+    IFS='|' read -r name module pkg var <<<"$entry"
+    printf '%-16s %s\n' "$name" "$(tool_version "$name")"
+  done
+  printf '%-16s %s\n' yamllint "$(tool_version yamllint)" yamale "$(tool_version yamale)"
+  # apt tools: the package version (the binaries' own version flags are slow or inconsistent)
+  local row
+  for row in promtool:prometheus amtool:prometheus-alertmanager redis-server:redis-server \
+    docker-registry:docker-registry gpg:gnupg aws:awscli shellcheck:shellcheck; do
+    printf '%-16s %s\n' "${row%%:*}" "$(dpkg-query -W -f='${Version}' "${row#*:}")"
+  done
+  printf '%-16s %s\n' kube-schemas "${KUBE_VERSIONS[*]}"
+}
+
+install_apt
+install_go_tools
+install_pip_tools
+install_kube_schemas
+print_versions
