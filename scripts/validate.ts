@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { formatDiagnostic, isError, sortDiagnostics } from './lib/diagnostics.ts';
 import { environments, valuesDir, type Environment } from './lib/paths.ts';
 import { runIfMain, type Stage } from './lib/stage.ts';
-import { createValidator, validateFiles } from './lib/validate.ts';
+import { loadValidator, validateFiles } from './lib/validate.ts';
 
 export const validateStage: Stage = async ({ argv, log }) => {
   const { values: options, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { env: { type: 'string' } } });
@@ -23,7 +23,7 @@ export const validateStage: Stage = async ({ argv, log }) => {
         .filter((f) => /\.ya?ml$/.test(f) && (!env || f.includes(env)))
         .sort()
         .map((f) => join(valuesDir, f));
-  const diagnostics = sortDiagnostics(validateFiles(createValidator(), files, env));
+  const diagnostics = sortDiagnostics(validateFiles(await loadValidator(), files, env));
   for (const d of diagnostics) log(formatDiagnostic(d));
   const errors = diagnostics.filter(isError).length;
   const ms = Math.round(performance.now() - started);

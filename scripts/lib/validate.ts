@@ -1,12 +1,15 @@
 // The values validator: each values file coalesced over the chart defaults
 // (what helm will see), checked against the umbrella schema, the environment
 // profile and the cross-field rules. Compiled once, pure after that.
-import { readFileSync } from 'node:fs';
-import { basename, relative } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { basename, join, relative } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import * as standalone from 'ajv/dist/standalone/index.js';
 import { formatPath, type Diagnostic, type PathSegment } from './diagnostics.ts';
 import { chartSchema, profileSchema } from './generate.ts';
-import { environments, umbrellaChart, type Environment } from './paths.ts';
+import { cacheDir, chartsDir, environments, repoRoot, schemasDir, umbrellaChart, type Environment } from './paths.ts';
 import { checkRules } from './rules.ts';
 import { loadSchemaSources, type JsonSchema } from './schema-source.ts';
 import { chartDefaults, coalesce, isPlainObject, type Values } from './values.ts';
@@ -82,19 +85,105 @@ function errorPath(error: ErrorObject): PathSegment[] {
 // Wrapper errors that only repeat what the nested errors say.
 const NOISE = new Set(['if', 'anyOf', 'allOf', 'oneOf']);
 
-export function createValidator(): Validator {
+interface ValidatorParts {
+  checkSchema: ValidateFunction;
+  profiles: Map<Environment, { schema: JsonSchema; check: ValidateFunction }>;
+  defaults: Values;
+}
+
+interface ValidatorSources {
+  schema: JsonSchema;
+  profiles: Record<string, JsonSchema>;
+  defaults: Values;
+}
+
+function validatorSources(): ValidatorSources {
   const sources = loadSchemaSources();
-  const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
   const schema = chartSchema(sources, umbrellaChart);
   delete schema.allOf; // profiles are checked separately, chosen by file name or --env
-  const checkSchema = ajv.compile(schema);
-  const profiles = new Map<Environment, { schema: JsonSchema; check: ValidateFunction }>();
-  for (const env of environments) {
-    const profile = profileSchema(sources, env);
-    profiles.set(env, { schema: profile, check: ajv.compile(profile) });
-  }
-  const defaults = chartDefaults(umbrellaChart);
+  const profiles: Record<string, JsonSchema> = {};
+  for (const env of environments) profiles[env] = profileSchema(sources, env);
+  return { schema, profiles, defaults: chartDefaults(umbrellaChart) };
+}
 
+const AJV_OPTIONS = { allErrors: true, strict: false, verbose: true } as const;
+
+/** Compiles the schemas in memory: what tests use, and the fallback of loadValidator. */
+export function createValidator(): Validator {
+  const { schema, profiles, defaults } = validatorSources();
+  const ajv = new Ajv(AJV_OPTIONS);
+  const compiled = new Map<Environment, { schema: JsonSchema; check: ValidateFunction }>();
+  for (const env of environments) compiled.set(env, { schema: profiles[env] as JsonSchema, check: ajv.compile(profiles[env] as JsonSchema) });
+  return makeValidator({ checkSchema: ajv.compile(schema), profiles: compiled, defaults });
+}
+
+/** Everything the compiled validator depends on; a change to any of them recompiles it. */
+function cacheKey(): string {
+  const hash = createHash('sha256');
+  const inputs: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else inputs.push(path);
+    }
+  };
+  walk(schemasDir);
+  for (const chart of readdirSync(chartsDir)) {
+    for (const file of ['Chart.yaml', 'values.yaml']) {
+      const path = join(chartsDir, chart, file);
+      if (existsSync(path)) inputs.push(path);
+    }
+  }
+  for (const path of inputs.sort()) hash.update(path).update('\0').update(readFileSync(path)).update('\0');
+  hash.update(JSON.stringify(AJV_OPTIONS)).update(readFileSync(join(repoRoot, 'node_modules', 'ajv', 'package.json')));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * The validator, compiled once per change of its inputs: ajv's standalone
+ * code is cached in .cache/validator/, so a warm run skips parsing the
+ * schema sources and compiling them (most of validate's time).
+ */
+export async function loadValidator(): Promise<Validator> {
+  const dir = join(cacheDir, 'validator', cacheKey());
+  const modulePath = join(dir, 'validators.mjs');
+  const metaPath = join(dir, 'meta.json');
+  if (existsSync(modulePath) && existsSync(metaPath)) {
+    try {
+      const compiled = (await import(pathToFileURL(modulePath).href)) as Record<string, ValidateFunction>;
+      const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Omit<ValidatorSources, 'schema'>;
+      const profiles = new Map<Environment, { schema: JsonSchema; check: ValidateFunction }>();
+      for (const env of environments) profiles.set(env, { schema: meta.profiles[env] as JsonSchema, check: compiled[`profile_${env}`] as ValidateFunction });
+      if (compiled.values) return makeValidator({ checkSchema: compiled.values, profiles, defaults: meta.defaults });
+    } catch {
+      // a broken cache entry is rebuilt below
+    }
+  }
+  const { schema, profiles, defaults } = validatorSources();
+  const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true, esm: true } });
+  ajv.addSchema(schema, 'values');
+  for (const env of environments) ajv.addSchema(profiles[env] as JsonSchema, `profile_${env}`);
+  const refs: Record<string, string> = { values: 'values' };
+  for (const env of environments) refs[`profile_${env}`] = `profile_${env}`;
+  // CommonJS default export: a function on `default` (or the module itself, by loader)
+  const standaloneCode = ((standalone as unknown as { default?: unknown }).default ?? standalone) as (a: Ajv, r: Record<string, string>) => string;
+  // ajv's ESM output still calls require() for its runtime helpers
+  const code = `import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\n${standaloneCode(ajv, refs)}`;
+  mkdirSync(dir, { recursive: true });
+  const write = (path: string, content: string): void => {
+    const temp = `${path}.${process.pid}.tmp`;
+    writeFileSync(temp, content);
+    renameSync(temp, path);
+  };
+  write(modulePath, code);
+  write(metaPath, JSON.stringify({ profiles, defaults }));
+  const compiledProfiles = new Map<Environment, { schema: JsonSchema; check: ValidateFunction }>();
+  for (const env of environments) compiledProfiles.set(env, { schema: profiles[env] as JsonSchema, check: ajv.getSchema(`profile_${env}`) as ValidateFunction });
+  return makeValidator({ checkSchema: ajv.getSchema('values') as ValidateFunction, profiles: compiledProfiles, defaults });
+}
+
+function makeValidator({ checkSchema, profiles, defaults }: ValidatorParts): Validator {
   return {
     validate(file, bytes, envOverride) {
       const source: YamlSource = parseYamlSource(file, bytes);

@@ -1,0 +1,77 @@
+#!/usr/bin/env tsx
+// Prints speed figures as ratios measured in one run (these machines are
+// noisy; no timed tests). Targets: validate <= 0.5 s and >= 10x faster than
+// helm's own schema check; pipeline <= 1.3x the bare helm calls it makes.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from './lib/exec.ts';
+import { resolveHelm } from './lib/helm.ts';
+import { lintTargets } from './lib/lint.ts';
+import { chartDir, chartNames, valuesDir } from './lib/paths.ts';
+import { loadValidator, validateFiles } from './lib/validate.ts';
+
+const ROUNDS = 5;
+
+async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+async function must(file: string, args: string[]): Promise<void> {
+  const result = await run(file, args);
+  if (result.code !== 0) throw new Error(`${file} ${args.join(' ')}: ${result.stderr}`);
+}
+
+const helm = await resolveHelm();
+const files = readdirSync(valuesDir).filter((f) => f.endsWith('.yaml')).map((f) => join(valuesDir, f));
+
+// 1. validate (compile once + all files) against helm's schema check of the same files
+const validateMs: number[] = [];
+const helmSchemaMs: number[] = [];
+for (let i = 0; i < ROUNDS; i++) {
+  // what `npm run validate` does after node has started: load the compiled validator (cached in .cache/), read, parse, check
+  validateMs.push(await time(async () => validateFiles(await loadValidator(), files)));
+  // helm lint validates values against values.schema.json before anything else; this is its cheapest schema check
+  helmSchemaMs.push(await time(async () => { for (const f of files) await run(helm.path, ['lint', chartDir('techshop'), '--values', f]); }));
+}
+const v = median(validateMs);
+const h = median(helmSchemaMs);
+console.log(`validate: ${files.length} files in ${v.toFixed(0)} ms (median of ${ROUNDS}; compiled validator loaded from .cache); target <= 500 ms: ${v <= 500 ? 'met' : 'MISSED'}`);
+console.log(`helm schema check (helm lint per file): ${h.toFixed(0)} ms; ratio helm/validate = ${(h / v).toFixed(1)}x; target >= 10x: ${h / v >= 10 ? 'met' : 'MISSED'}`);
+
+// 2. the pipeline's stages in-process against the bare helm calls they make
+const { validateStage } = await import('./validate.ts');
+const { lintStage } = await import('./lint.ts');
+const silent = { log: () => undefined };
+const pipelineMs: number[] = [];
+const bareMs: number[] = [];
+for (let i = 0; i < 3; i++) {
+  pipelineMs.push(
+    await time(async () => {
+      if ((await validateStage({ argv: [], ...silent })) !== 0) throw new Error('validate failed');
+      if ((await lintStage({ argv: ['--no-ct'], ...silent })) !== 0) throw new Error('lint failed');
+    }),
+  );
+  bareMs.push(
+    await time(async () => {
+      for (const chart of chartNames) if (chart !== 'common') await must(helm.path, ['dependency', 'build', chartDir(chart), '--skip-refresh']);
+      for (const t of lintTargets()) await must(helm.path, ['lint', '--strict', chartDir(t.chart), ...(t.valuesFile ? ['--values', t.valuesFile] : [])]);
+    }),
+  );
+}
+const p = median(pipelineMs);
+const b = median(bareMs);
+console.log(`validate+lint stages: ${p.toFixed(0)} ms; the same helm calls run bare, one after another: ${b.toFixed(0)} ms; ratio = ${(p / b).toFixed(2)}x; target <= 1.3x: ${p / b <= 1.3 ? 'met' : 'MISSED'}`);
+
+// packaging alone
+const out = mkdtempSync(join(tmpdir(), 'bench-'));
+const pkg = await time(async () => { for (const c of chartNames) await must(helm.path, ['package', chartDir(c), '--destination', out]); });
+rmSync(out, { recursive: true, force: true });
+console.log(`bare helm package of ${chartNames.length} charts: ${pkg.toFixed(0)} ms`);
