@@ -23,8 +23,8 @@ GEN_SCHEMAS="$REPO/scripts/gen-kube-schemas.ts"
 
 APT_PACKAGES=(prometheus prometheus-alertmanager redis-server docker-registry gnupg awscli shellcheck)
 PIP_PACKAGES=(yamllint==1.37.1 yamale==6.0.0)
-# Oldest and newest supported Kubernetes minors, latest patch available as a Go module.
-KUBE_VERSIONS=(1.29.15 1.35.8)
+# Oldest and newest supported Kubernetes versions: tools/kubernetes-versions (shared with the lint stage).
+mapfile -t KUBE_VERSIONS < <(grep -v '^#' "$TOOLS_MOD/kubernetes-versions" | grep .)
 # name|module|package|variable set to the version at link time ("" = none needed)
 GO_TOOLS=(
   "ct|github.com/helm/chart-testing/v3|github.com/helm/chart-testing/v3/ct|github.com/helm/chart-testing/v3/ct/cmd.Version"
