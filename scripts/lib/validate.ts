@@ -51,6 +51,11 @@ function policyOf(schema: JsonSchema, schemaPath: string): string | undefined {
 }
 
 function describe(error: ErrorObject, value: unknown): string {
+  if ((error as { propertyName?: string }).propertyName !== undefined) return `key name ${describeValue(error, value)}`;
+  return describeValue(error, value);
+}
+
+function describeValue(error: ErrorObject, value: unknown): string {
   const got = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
   switch (error.keyword) {
     case 'additionalProperties':
@@ -76,14 +81,14 @@ function describe(error: ErrorObject, value: unknown): string {
 function errorPath(error: ErrorObject): PathSegment[] {
   const path = pointerToPath(error.instancePath);
   if (error.keyword === 'additionalProperties') path.push((error.params as { additionalProperty: string }).additionalProperty);
-  if (error.keyword === 'propertyNames' && (error.params as { propertyName?: string }).propertyName) {
-    path.push((error.params as { propertyName: string }).propertyName);
-  }
+  // A key-name error (inside propertyNames) is about the key, not the map holding it.
+  const propertyName = (error as { propertyName?: string }).propertyName;
+  if (propertyName !== undefined) path.push(propertyName);
   return path;
 }
 
 // Wrapper errors that only repeat what the nested errors say.
-const NOISE = new Set(['if', 'anyOf', 'allOf', 'oneOf']);
+const NOISE = new Set(['if', 'anyOf', 'allOf', 'oneOf', 'propertyNames']);
 
 interface ValidatorParts {
   checkSchema: ValidateFunction;
@@ -203,6 +208,12 @@ function makeValidator({ checkSchema, profiles, defaults }: ValidatorParts): Val
         };
       };
 
+      // helm checks the file itself against the schema too, where null matches no type; coalescing
+      // would drop the key silently (and with it, say, the section a prod policy checks).
+      const nulls = nullPaths(source.value, []);
+      for (const path of nulls) {
+        diagnostics.push(at(path, 'is null, which the schema (and helm lint) rejects; delete the key to keep the chart default', 'schema/type'));
+      }
       const schemaErrors = checkSchema(values) ? [] : (checkSchema.errors ?? []);
       for (const error of schemaErrors) {
         if (NOISE.has(error.keyword)) continue;
@@ -226,12 +237,19 @@ function makeValidator({ checkSchema, profiles, defaults }: ValidatorParts): Val
       }
 
       // Cross-field rules assume schema-valid values.
-      if (schemaErrors.length === 0) {
+      if (schemaErrors.length === 0 && nulls.length === 0) {
         for (const finding of checkRules(values)) diagnostics.push(at(finding.path, finding.message, `rule/${finding.rule}`));
       }
       return dedupe(diagnostics);
     },
   };
+}
+
+function nullPaths(value: unknown, path: PathSegment[]): PathSegment[][] {
+  if (value === null) return [path];
+  if (Array.isArray(value)) return value.flatMap((item, i) => nullPaths(item, [...path, i]));
+  if (isPlainObject(value)) return Object.entries(value).flatMap(([key, item]) => nullPaths(item, [...path, key]));
+  return [];
 }
 
 function isSetInFile(value: unknown, path: readonly PathSegment[]): boolean {

@@ -1,0 +1,352 @@
+// The cross-field rules, one by one, on the umbrella's real defaults with small overrides.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../scripts/lib/paths.ts';
+import {
+  checkRules,
+  connectionsResolvable,
+  credentialsSingleSource,
+  hpaRange,
+  limitRangeFits,
+  pdbSatisfiable,
+  quotaHoldsWorkloads,
+  requestsWithinLimits,
+  rolloutCanProgress,
+  RULES,
+  vpaWithHpa,
+  workloadDemands,
+} from '../scripts/lib/rules.ts';
+import { chartDefaults, coalesce, type Values } from '../scripts/lib/values.ts';
+import { parseYamlSource } from '../scripts/lib/yaml-source.ts';
+
+const defaults = chartDefaults('techshop');
+
+function values(override: Values = {}): Values {
+  return coalesce(defaults, override) as Values;
+}
+
+const connections = { mongodb: { existingSecret: 'techshop-connections' }, redis: { existingSecret: 'techshop-connections' } };
+
+/** The shape of values/values-prod.yaml: 250m/256Mi requests, 500m/512Mi limits, HPA 3-10, quota 4/8Gi/8/16Gi/20 pods. */
+const prodQuota = {
+  enabled: true,
+  hard: { 'requests.cpu': '4', 'requests.memory': '8Gi', 'limits.cpu': '8', 'limits.memory': '16Gi', pods: '20' },
+};
+const prodResources = { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' } };
+
+function prodLike(app: Values = {}, rest: Values = {}): Values {
+  return values({
+    app: coalesce({ resources: prodResources, autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 10 }, connections }, app) as Values,
+    resourceQuota: prodQuota,
+    ...rest,
+  });
+}
+
+/** The prod quota with some hard limits changed; null removes one (as in a values file). */
+function quota(hard: Record<string, string | number | null>): Values {
+  return { resourceQuota: { enabled: true, hard: { ...prodQuota.hard, ...hard } } };
+}
+
+function shipped(env: string): Values {
+  const file = `values/values-${env}.yaml`;
+  const source = parseYamlSource(file, readFileSync(join(repoRoot, file)));
+  expect(source.diagnostics).toEqual([]);
+  return values(source.value as Values);
+}
+
+describe('the shipped values pass every rule', () => {
+  it.each(['dev', 'staging', 'prod'])('values-%s.yaml', (env) => {
+    expect(checkRules(shipped(env))).toEqual([]);
+  });
+
+  it('RULES holds all nine rules', () => {
+    expect(RULES).toEqual(
+      expect.arrayContaining([
+        quotaHoldsWorkloads,
+        pdbSatisfiable,
+        hpaRange,
+        rolloutCanProgress,
+        vpaWithHpa,
+        connectionsResolvable,
+        credentialsSingleSource,
+        limitRangeFits,
+        requestsWithinLimits,
+      ]),
+    );
+    expect(RULES).toHaveLength(9);
+  });
+});
+
+describe('workloadDemands', () => {
+  it('prod: HPA max 10 + surge 1 = 11 app pods, plus the helm test pod', () => {
+    expect(workloadDemands(shipped('prod'))).toEqual([
+      {
+        component: 'app',
+        pods: 11,
+        requestsCpu: 11 * 250,
+        requestsMemory: 11 * 256 * 2 ** 20,
+        limitsCpu: 11 * 500,
+        limitsMemory: 11 * 512 * 2 ** 20,
+        explain: 'app 11 pods (HPA max 10 + surge 1)',
+      },
+      { component: 'test', pods: 1, requestsCpu: 10, requestsMemory: 16 * 2 ** 20, limitsCpu: 100, limitsMemory: 32 * 2 ** 20, explain: 'helm test 1 pod' },
+    ]);
+  });
+
+  it('without an HPA counts replicaCount, and a percentage surge rounds up', () => {
+    const [app] = workloadDemands(values({ app: { replicaCount: 5, strategy: { maxSurge: '25%' } } }));
+    expect(app?.pods).toBe(5 + 2); // ceil(1.25)
+    expect(app?.explain).toBe('app 7 pods (5 replicas + surge 2)');
+  });
+
+  it('a disabled app demands nothing', () => {
+    expect(workloadDemands(values({ app: { enabled: false } }))).toEqual([]);
+  });
+});
+
+describe('quotaHoldsWorkloads', () => {
+  it('ignores a disabled quota', () => {
+    expect(quotaHoldsWorkloads(prodLike({ autoscaling: { maxReplicas: 100 } }, { resourceQuota: { ...prodQuota, enabled: false } }))).toEqual([]);
+  });
+
+  it('passes the prod shape (11 pods: 2760m of 4 CPU requested, 5600m of 8 limited, 12 of 20 pods)', () => {
+    expect(quotaHoldsWorkloads(prodLike())).toEqual([]);
+  });
+
+  it('HPA max 30 with the prod quota: CPU requests, CPU limits and pods overflow, memory fits', () => {
+    // 31 app pods: 31*250m + 10m = 7760m > 4; 31*500m + 100m = 15600m > 8; 31 + 1 = 32 > 20.
+    // Memory: 31*256Mi + 16Mi = 7952Mi <= 8Gi; 31*512Mi + 32Mi = 15904Mi <= 16Gi.
+    expect(quotaHoldsWorkloads(prodLike({ autoscaling: { maxReplicas: 30 } }))).toEqual([
+      {
+        path: ['resourceQuota', 'hard', 'requests.cpu'],
+        rule: 'quota-capacity',
+        message:
+          'quota requests.cpu 4 cannot hold the release at full scale: it needs 7760m (app 31 pods (HPA max 30 + surge 1): 7750m; helm test 1 pod: 10m)',
+      },
+      {
+        path: ['resourceQuota', 'hard', 'limits.cpu'],
+        rule: 'quota-capacity',
+        message:
+          'quota limits.cpu 8 cannot hold the release at full scale: it needs 15600m (app 31 pods (HPA max 30 + surge 1): 15500m; helm test 1 pod: 100m)',
+      },
+      {
+        path: ['resourceQuota', 'hard', 'pods'],
+        rule: 'quota-capacity',
+        message: 'quota pods 20 cannot hold the release at full scale: it needs 32 (app 31 pods (HPA max 30 + surge 1): 31; helm test 1 pod: 1)',
+      },
+    ]);
+  });
+
+  it('memory: 7952Mi needed does not fit 7Gi', () => {
+    const findings = quotaHoldsWorkloads(prodLike({ autoscaling: { maxReplicas: 30 } }, quota({ 'requests.memory': '7Gi' })));
+    expect(findings.filter((f) => f.path.includes('requests.memory')).map((f) => f.message)).toEqual([
+      'quota requests.memory 7Gi cannot hold the release at full scale: it needs 7952Mi (app 31 pods (HPA max 30 + surge 1): 7936Mi; helm test 1 pod: 16Mi)',
+    ]);
+  });
+
+  it('is exact at the boundary: pods = maxReplicas + ceil(surge% of max) + 1 test pod', () => {
+    // maxSurge 25% of 10 = 2.5 → 3 extra pods; 10 + 3 + 1 = 14.
+    const app = { autoscaling: { maxReplicas: 10 }, strategy: { maxSurge: '25%' } };
+    const at = (pods: string) => quotaHoldsWorkloads(prodLike(app, quota({ pods })));
+    expect(at('14')).toEqual([]);
+    expect(at('13').map((f) => f.message)).toEqual([
+      'quota pods 13 cannot hold the release at full scale: it needs 14 (app 13 pods (HPA max 10 + surge 3): 13; helm test 1 pod: 1)',
+    ]);
+  });
+
+  it('without an HPA uses replicaCount + surge', () => {
+    const findings = quotaHoldsWorkloads(
+      values({ app: { replicaCount: 4, resources: prodResources, connections }, ...quota({ 'requests.cpu': '1' }) }),
+    );
+    // 5 * 250m + 10m = 1260m > 1
+    expect(findings.map((f) => f.message)).toEqual([
+      'quota requests.cpu 1 cannot hold the release at full scale: it needs 1260m (app 5 pods (4 replicas + surge 1): 1250m; helm test 1 pod: 10m)',
+    ]);
+  });
+
+  it('reads numeric quota values and skips keys the quota does not set', () => {
+    expect(quotaHoldsWorkloads(prodLike({}, quota({ 'requests.cpu': 3, 'limits.cpu': 6, pods: 12 })))).toEqual([]);
+    expect(quotaHoldsWorkloads(prodLike({}, quota({ 'requests.cpu': 2 }))).map((f) => f.path)).toEqual([['resourceQuota', 'hard', 'requests.cpu']]);
+    // Only pods and CPU requests set: 100 replicas overflow just those two.
+    const sparse = quota({ 'requests.memory': null, 'limits.cpu': null, 'limits.memory': null });
+    expect(quotaHoldsWorkloads(prodLike({ autoscaling: { maxReplicas: 100 } }, sparse)).map((f) => f.path.at(-1))).toEqual(['requests.cpu', 'pods']);
+  });
+});
+
+describe('pdbSatisfiable', () => {
+  it('passes minAvailable below the HPA minimum', () => {
+    expect(pdbSatisfiable(prodLike({ pdb: { enabled: true, minAvailable: 2 } }))).toEqual([]);
+  });
+
+  it('flags minAvailable equal to the HPA minimum', () => {
+    expect(pdbSatisfiable(prodLike({ pdb: { enabled: true, minAvailable: 3 } }))).toEqual([
+      {
+        path: ['app', 'pdb', 'minAvailable'],
+        rule: 'pdb-satisfiable',
+        message:
+          'minAvailable 3 needs more than the 3 replica(s) the app may run (autoscaling.minReplicas): such a PDB blocks every node drain, so the chart leaves it out; lower minAvailable or raise the replicas',
+      },
+    ]);
+  });
+
+  it('without an HPA compares with replicaCount', () => {
+    const findings = pdbSatisfiable(values({ app: { replicaCount: 1, pdb: { enabled: true, minAvailable: 2 } } }));
+    expect(findings.map((f) => f.message)).toEqual([expect.stringContaining('minAvailable 2 needs more than the 1 replica(s) the app may run (replicaCount)')]);
+    expect(pdbSatisfiable(values({ app: { replicaCount: 3, pdb: { enabled: true, minAvailable: 2 } } }))).toEqual([]);
+  });
+
+  it('ignores a disabled PDB', () => {
+    expect(pdbSatisfiable(values({ app: { replicaCount: 1, pdb: { enabled: false, minAvailable: 5 } } }))).toEqual([]);
+  });
+});
+
+describe('hpaRange', () => {
+  it('flags minReplicas above maxReplicas', () => {
+    expect(hpaRange(prodLike({ autoscaling: { minReplicas: 5, maxReplicas: 4 } }))).toEqual([
+      { path: ['app', 'autoscaling', 'maxReplicas'], rule: 'hpa-range', message: 'maxReplicas 4 is below minReplicas 5' },
+    ]);
+  });
+
+  it('accepts min = max, and any range while the HPA is off', () => {
+    expect(hpaRange(prodLike({ autoscaling: { minReplicas: 4, maxReplicas: 4 } }))).toEqual([]);
+    expect(hpaRange(values({ app: { autoscaling: { enabled: false, minReplicas: 5, maxReplicas: 4 } } }))).toEqual([]);
+  });
+});
+
+describe('rolloutCanProgress', () => {
+  it.each([
+    [0, 0],
+    ['0%', '0%'],
+    [0, '0%'],
+  ])('flags maxSurge %j with maxUnavailable %j', (maxSurge, maxUnavailable) => {
+    expect(rolloutCanProgress(values({ app: { strategy: { maxSurge, maxUnavailable } } }))).toEqual([
+      { path: ['app', 'strategy', 'maxSurge'], rule: 'rollout', message: 'maxSurge and maxUnavailable are both 0: a rollout can never progress' },
+    ]);
+  });
+
+  it.each([
+    [1, 0],
+    [0, 1],
+    ['25%', 0],
+    [0, '10%'],
+  ])('accepts maxSurge %j with maxUnavailable %j', (maxSurge, maxUnavailable) => {
+    expect(rolloutCanProgress(values({ app: { strategy: { maxSurge, maxUnavailable } } }))).toEqual([]);
+  });
+});
+
+describe('vpaWithHpa', () => {
+  it.each(['Auto', 'Recreate', 'Initial'])('flags updateMode %s with the HPA on', (updateMode) => {
+    expect(vpaWithHpa(prodLike({ vpa: { enabled: true, updateMode } }))).toEqual([
+      {
+        path: ['app', 'vpa', 'updateMode'],
+        rule: 'vpa-hpa',
+        message: `updateMode ${updateMode} with the HPA on: both act on CPU and memory and fight; use "Off" (recommendations only) or turn autoscaling off`,
+      },
+    ]);
+  });
+
+  it('accepts Off with the HPA, Auto without it, and a disabled VPA', () => {
+    expect(vpaWithHpa(prodLike({ vpa: { enabled: true, updateMode: 'Off' } }))).toEqual([]);
+    expect(vpaWithHpa(values({ app: { vpa: { enabled: true, updateMode: 'Auto' } } }))).toEqual([]);
+    expect(vpaWithHpa(prodLike({ vpa: { enabled: false, updateMode: 'Auto' } }))).toEqual([]);
+  });
+});
+
+describe('connectionsResolvable', () => {
+  it('the chart defaults name neither database', () => {
+    expect(connectionsResolvable(values())).toEqual([
+      {
+        path: ['app', 'connections', 'mongodb', 'existingSecret'],
+        rule: 'connection',
+        message: 'the app has no mongodb: this release does not run one, so name an existing Secret holding the connection string',
+      },
+      {
+        path: ['app', 'connections', 'redis', 'existingSecret'],
+        rule: 'connection',
+        message: 'the app has no redis: this release does not run one, so name an existing Secret holding the connection string',
+      },
+    ]);
+  });
+
+  it('flags only the missing one', () => {
+    const findings = connectionsResolvable(values({ app: { connections: { redis: { existingSecret: 'r' } } } }));
+    expect(findings.map((f) => f.path)).toEqual([['app', 'connections', 'mongodb', 'existingSecret']]);
+  });
+
+  it('accepts existing Secrets, an in-release chart, or a disabled app', () => {
+    expect(connectionsResolvable(values({ app: { connections } }))).toEqual([]);
+    expect(
+      connectionsResolvable({ ...values({ app: { connections: { redis: { existingSecret: 'r' } } } }), mongodb: { enabled: true } }),
+    ).toEqual([]);
+    expect(connectionsResolvable(values({ app: { enabled: false } }))).toEqual([]);
+  });
+});
+
+describe('credentialsSingleSource', () => {
+  it('flags jwtSecret together with existingSecret', () => {
+    expect(credentialsSingleSource(values({ app: { auth: { jwtSecret: 'x', existingSecret: 'y' } } }))).toEqual([
+      { path: ['app', 'auth', 'jwtSecret'], rule: 'credential-source', message: 'set either jwtSecret or existingSecret, not both' },
+    ]);
+  });
+
+  it('accepts either alone, or neither (a generated secret)', () => {
+    expect(credentialsSingleSource(values({ app: { auth: { jwtSecret: 'x' } } }))).toEqual([]);
+    expect(credentialsSingleSource(values({ app: { auth: { existingSecret: 'y' } } }))).toEqual([]);
+    expect(credentialsSingleSource(values())).toEqual([]);
+  });
+});
+
+describe('limitRangeFits', () => {
+  const limits = (cpu: string | number, memory: string) => values({ app: { resources: { limits: { cpu, memory } } } });
+
+  it('flags limits above the LimitRange max (defaults: 2 CPU, 4Gi)', () => {
+    expect(limitRangeFits(limits('2500m', '8Gi'))).toEqual([
+      { path: ['app', 'resources', 'limits', 'cpu'], rule: 'limit-range', message: 'limit 2500m exceeds limitRange.max.cpu 2' },
+      { path: ['app', 'resources', 'limits', 'memory'], rule: 'limit-range', message: 'limit 8Gi exceeds limitRange.max.memory 4Gi' },
+    ]);
+  });
+
+  it('accepts limits equal to the max, and anything when the LimitRange is off or the app disabled', () => {
+    expect(limitRangeFits(limits(2, '4096Mi'))).toEqual([]);
+    expect(limitRangeFits({ ...limits('8', '64Gi'), limitRange: { enabled: false, max: { cpu: '1', memory: '1Gi' } } })).toEqual([]);
+    expect(limitRangeFits(values({ app: { enabled: false, resources: { limits: { cpu: '8', memory: '64Gi' } } } }))).toEqual([]);
+  });
+
+  it('compares decimal and binary units by bytes (5G > 4Gi)', () => {
+    expect(limitRangeFits(limits('1', '5G')).map((f) => f.message)).toEqual(['limit 5G exceeds limitRange.max.memory 4Gi']);
+    expect(limitRangeFits(limits('1', '4G'))).toEqual([]);
+  });
+});
+
+describe('requestsWithinLimits', () => {
+  const resources = (requests: Values, limits: Values) => values({ app: { resources: { requests, limits } } });
+
+  it('flags a request above its limit, per resource', () => {
+    expect(requestsWithinLimits(resources({ cpu: '300m', memory: '1Gi' }, { cpu: '200m', memory: '512Mi' }))).toEqual([
+      { path: ['app', 'resources', 'requests', 'cpu'], rule: 'request-limit', message: 'request 300m exceeds the limit 200m' },
+      { path: ['app', 'resources', 'requests', 'memory'], rule: 'request-limit', message: 'request 1Gi exceeds the limit 512Mi' },
+    ]);
+  });
+
+  it('accepts requests equal to limits, in any notation', () => {
+    expect(requestsWithinLimits(resources({ cpu: 0.5, memory: '1024Mi' }, { cpu: '500m', memory: '1Gi' }))).toEqual([]);
+  });
+
+  it('1.5 cores is more than 1000m', () => {
+    expect(requestsWithinLimits(resources({ cpu: '1.5', memory: '128Mi' }, { cpu: '1000m', memory: '256Mi' })).map((f) => f.message)).toEqual([
+      'request 1.5 exceeds the limit 1000m',
+    ]);
+  });
+});
+
+describe('checkRules', () => {
+  it('runs every rule and concatenates the findings', () => {
+    const bad = prodLike({
+      autoscaling: { minReplicas: 5, maxReplicas: 4 },
+      strategy: { maxSurge: 0, maxUnavailable: 0 },
+      auth: { jwtSecret: 'x', existingSecret: 'y' },
+    });
+    expect(checkRules(bad).map((f) => f.rule)).toEqual(['hpa-range', 'rollout', 'credential-source']);
+  });
+});
