@@ -1,50 +1,115 @@
 #!/usr/bin/env tsx
-// helm lint --strict for every chart and values file, then ct lint (when
-// chart-testing is installed; its absence is reported, not hidden).
+// The lint stage, the gate before packaging: helm lint --strict for every
+// chart and values file, ct lint, then checks of the rendered objects
+// (kubeconform for the oldest and newest Kubernetes, kube-score, Pod Security
+// "restricted", NetworkPolicy coverage) and actionlint on the workflows.
+// A missing tool is said plainly and fails the stage unless --allow-missing.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { run } from './lib/exec.ts';
 import { resolveHelm } from './lib/helm.ts';
-import { describeTarget, helmLint, lintTargets, mapLimit } from './lib/lint.ts';
+import { actionlint, kubeconform, kubernetesVersions, kubeScore, renderTarget } from './lib/kube-checks.ts';
+import { helmLint, lintTargets, mapLimit, type LintTarget } from './lib/lint.ts';
 import { repoRoot } from './lib/paths.ts';
-import { buildDependencies } from './lib/render.ts';
+import { buildDependencies, podSpecOf, RELEASE_NAMESPACE, type K8sObject } from './lib/render.ts';
+import { checkNetworkPolicyCoverage, checkPodSecurityRestricted } from './lib/policy.ts';
+import { readChartMeta } from './lib/values.ts';
 import { runIfMain, type Stage } from './lib/stage.ts';
 import { findTool, toolPath } from './lib/tools.ts';
 
+function forEnv(targets: LintTarget[], env: string | undefined): LintTarget[] {
+  if (!env) return targets;
+  return targets.filter((t) => !t.valuesFile || !/values-(dev|staging|prod)\.yaml$/.test(t.valuesFile) || t.valuesFile.endsWith(`values-${env}.yaml`));
+}
+
 export const lintStage: Stage = async ({ argv, log }) => {
-  const { values: options } = parseArgs({ args: argv, options: { env: { type: 'string' }, 'no-ct': { type: 'boolean' } } });
+  const { values: options } = parseArgs({
+    args: argv,
+    options: { env: { type: 'string' }, 'no-ct': { type: 'boolean' }, 'helm-only': { type: 'boolean' }, 'allow-missing': { type: 'boolean' } },
+  });
   const helm = await resolveHelm();
   await buildDependencies(helm);
-  const targets = lintTargets().filter((t) => !options.env || !t.valuesFile || !/values-(dev|staging|prod)\.yaml$/.test(t.valuesFile) || t.valuesFile.endsWith(`values-${options.env}.yaml`));
-  const results = await mapLimit(targets, 2, (t) => helmLint(helm, t));
+  const targets = forEnv(lintTargets(), options.env);
   let failed = 0;
-  for (const result of results) {
-    log(`${result.ok ? 'ok  ' : 'FAIL'} ${result.name}`);
-    if (!result.ok) {
+  const report = (ok: boolean, line: string, problems: string[] = []): void => {
+    log(`${ok ? 'ok  ' : 'FAIL'} ${line}`);
+    if (!ok) {
       failed++;
-      log(result.detail.replace(/^/gm, '     '));
+      for (const p of problems) log(`       ${p}`);
     }
-  }
-  log(`helm lint: ${targets.length} chart/values combinations, ${failed} failed (${new Set(targets.map((t) => t.chart)).size} charts)`);
+  };
+  const missing = (tool: string, why: string): void => {
+    log(`${options['allow-missing'] ? 'skip' : 'FAIL'} ${tool}: NOT RUN - not installed (${why}; bash .ci/install-tools.sh installs it)`);
+    if (!options['allow-missing']) failed++;
+  };
 
+  // 1. helm lint
+  const lints = await mapLimit(targets, 2, (t) => helmLint(helm, t));
+  for (const r of lints) report(r.ok, r.name, r.detail.split('\n').filter(Boolean));
+  log(`helm lint: ${targets.length} chart/values combinations over ${new Set(targets.map((t) => t.chart)).size} charts, ${lints.filter((r) => !r.ok).length} failed`);
+  if (options['helm-only']) return failed > 0 ? 1 : 0;
+
+  // 2. ct lint (yamllint, yamale against chart_schema.yaml, version checks, helm lint with ci values)
   if (!options['no-ct']) {
     const ct = findTool('ct');
-    if (!ct) {
-      log('ct lint: NOT RUN - chart-testing is not installed (bash .ci/install-tools.sh installs it)');
-    } else {
-      const result = await run(ct, ['lint', '--config', join(repoRoot, 'ct.yaml'), '--all'], {
-        cwd: repoRoot,
-        env: { ...process.env, PATH: toolPath(helm.path) },
-      });
-      const ok = result.code === 0;
-      log(`ct lint: ${ok ? 'passed' : 'FAILED'}`);
-      if (!ok) {
-        failed++;
-        log(`${result.stdout}\n${result.stderr}`.trim().replace(/^/gm, '     '));
-      }
+    if (!ct) missing('ct lint', 'chart-testing');
+    else {
+      const result = await run(ct, ['lint', '--config', join(repoRoot, 'ct.yaml'), '--all'], { cwd: repoRoot, env: { ...process.env, PATH: toolPath(helm.path) } });
+      const charts = (result.stdout.match(/^ [✔✖]/gmu) ?? []).length;
+      report(result.code === 0, `ct lint --all: ${charts || 'all'} charts`, `${result.stdout}\n${result.stderr}`.split('\n').filter((l) => /Error|✖|error/.test(l)));
     }
   }
-  void describeTarget;
+
+  // 3. rendered objects
+  const renderable = targets.filter((t) => readChartMeta(t.chart).type !== 'library');
+  const rendered = await mapLimit(renderable, 2, (t) => renderTarget(helm, t));
+  const objectCount = rendered.reduce((n, r) => n + r.objects.length, 0);
+  const kc = findTool('kubeconform');
+  if (!kc) missing('kubeconform', 'strict Kubernetes schemas');
+  else {
+    for (const version of kubernetesVersions()) {
+      let valid = 0;
+      let skipped = 0;
+      for (const r of rendered) {
+        const result = await kubeconform(kc, r.text, version);
+        valid += result.valid;
+        skipped += result.skipped;
+        if (!result.ok) report(false, `kubeconform ${version} ${r.label}`, result.problems);
+      }
+      report(true, `kubeconform -strict, Kubernetes ${version}: ${valid} objects valid, ${skipped} CRD objects skipped, over ${rendered.length} renders`);
+    }
+  }
+  const ks = findTool('kube-score');
+  if (!ks) missing('kube-score', 'policy linter');
+  else {
+    let findings = 0;
+    for (const r of rendered) {
+      const result = await kubeScore(ks, r.text, r.target.valuesFile);
+      findings += result.problems.length;
+      if (!result.ok) report(false, `kube-score ${r.label}`, result.problems);
+    }
+    if (findings === 0) report(true, `kube-score: ${objectCount} objects in ${rendered.length} renders, no findings (exclusions in kube-score.ignore)`);
+  }
+  const podTemplates = rendered.reduce((n, r) => n + r.objects.filter((o) => podSpecOf(o)).length, 0);
+  for (const [name, check] of [
+    ['Pod Security Standards (restricted) + readOnlyRootFilesystem', (objects: K8sObject[]) => checkPodSecurityRestricted(objects)],
+    ['NetworkPolicy coverage (ingress and egress)', (objects: K8sObject[]) => checkNetworkPolicyCoverage(objects, { releaseNamespace: RELEASE_NAMESPACE })],
+  ] as const) {
+    const problems = rendered.flatMap((r) => check(r.objects).map((f) => `${r.label}: ${f.object} ${f.rule}: ${f.message}`));
+    report(problems.length === 0, `${name}: ${podTemplates} pod templates in ${rendered.length} renders`, problems);
+  }
+
+  // 4. workflows
+  if (existsSync(join(repoRoot, '.github', 'workflows'))) {
+    const al = findTool('actionlint');
+    if (!al) missing('actionlint', 'workflow linter');
+    else {
+      const result = await actionlint(al);
+      report(result.ok, `actionlint: ${result.summary}`, result.problems);
+    }
+  }
+  log(`lint: ${failed === 0 ? 'passed' : `${failed} check(s) failed`}`);
   return failed > 0 ? 1 : 0;
 };
 

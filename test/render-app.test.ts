@@ -301,6 +301,27 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       );
     });
 
+    it('composes the MongoDB URI and Redis URL from the release charts without copying a password', async () => {
+      const objects = await renderEnv(helm, 'prod', {
+        set: ['app.connections.mongodb.existingSecret=', 'app.connections.redis.existingSecret=', 'global.mongodb.existingSecret=mongo-creds'],
+      });
+      const container = appContainer(findObject(objects, 'Deployment', 'shop-app'));
+      const names = container.env.map((e: { name: string }) => e.name);
+      // $(VAR) expansion only sees variables defined earlier in the list
+      expect(names.indexOf('MONGODB_PASSWORD')).toBeLessThan(names.indexOf('MONGODB_URI'));
+      expect(names.indexOf('REDIS_PASSWORD')).toBeLessThan(names.indexOf('REDIS_URL'));
+      expect(envVar(container, 'MONGODB_URI').value).toBe('mongodb://$(MONGODB_USERNAME):$(MONGODB_PASSWORD)@$(MONGODB_HOSTS)/$(MONGODB_DATABASE)?$(MONGODB_OPTIONS)');
+      expect(envVar(container, 'MONGODB_PASSWORD').valueFrom?.secretKeyRef).toEqual({ name: 'mongo-creds', key: 'mongodb-password' });
+      expect(envVar(container, 'MONGODB_HOSTS').valueFrom).toEqual({ configMapKeyRef: { name: 'shop-mongodb', key: 'hosts' } });
+      expect(envVar(container, 'REDIS_URL').value).toBe('redis://:$(REDIS_PASSWORD)@$(REDIS_HOST):$(REDIS_PORT)');
+      expect(envVar(container, 'REDIS_PASSWORD').valueFrom?.secretKeyRef).toEqual({ name: 'shop-redis', key: 'redis-password' });
+      expect(envVar(container, 'REDIS_CLUSTER').valueFrom).toEqual({ configMapKeyRef: { name: 'shop-redis-connection', key: 'cluster' } });
+      const policy = findObject(objects, 'NetworkPolicy', 'shop-app');
+      expect(policy.spec.egress[0].to).toEqual([
+        { podSelector: { matchLabels: { 'app.kubernetes.io/instance': 'shop', 'app.kubernetes.io/component': 'mongodb' } } },
+      ]);
+    });
+
     it('refuses a wrong type or an unknown key under app, naming the key', async () => {
       await expect(renderEnv(helm, 'dev', { set: ['app.replicaCount=many'] })).rejects.toThrow(/replicaCount/);
       await expect(renderEnv(helm, 'dev', { set: ['app.replicas=3'] })).rejects.toThrow(/replicas/);

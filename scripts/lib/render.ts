@@ -30,8 +30,11 @@ export function parseManifests(text: string): K8sObject[] {
   return (loadAll(text) as unknown[]).filter((doc): doc is K8sObject => doc !== null && typeof doc === 'object');
 }
 
+/** Namespace of every render in the checks and tests. */
+export const RELEASE_NAMESPACE = 'techshop';
+
 export function templateArgs(chart: string, options: RenderOptions = {}): string[] {
-  const args = ['template', options.release ?? 'shop', chartDir(chart), '--namespace', options.namespace ?? 'techshop'];
+  const args = ['template', options.release ?? 'shop', chartDir(chart), '--namespace', options.namespace ?? RELEASE_NAMESPACE];
   for (const file of options.valuesFiles ?? []) args.push('--values', file);
   for (const item of options.set ?? []) args.push('--set', item);
   for (const api of options.apiVersions ?? []) args.push('--api-versions', api);

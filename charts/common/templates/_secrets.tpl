@@ -48,3 +48,16 @@ Usage: {{ include "common.secrets.checkSingleSource" (dict "path" "app.auth" "va
 {{- fail (printf "%s: set either an inline value or existingSecret, not both" .path) -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+common.secrets.ownerName: the one Secret of a component whose credentials
+several charts read (mongodb, redis): global.<component>.existingSecret when
+set, else <release>-<component>. Owner and consumers call the same helper, so
+they always agree without copying values around.
+Usage: {{ include "common.secrets.ownerName" (dict "component" "mongodb" "context" $) }}
+*/}}
+{{- define "common.secrets.ownerName" -}}
+{{- $global := .context.Values.global | default dict -}}
+{{- $shared := index $global .component | default dict -}}
+{{- include "common.secrets.name" (dict "existingSecret" ($shared.existingSecret | default "") "component" .component "context" .context) -}}
+{{- end -}}
