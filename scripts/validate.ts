@@ -5,9 +5,20 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatDiagnostic, isError, sortDiagnostics } from './lib/diagnostics.ts';
-import { environments, valuesDir, type Environment } from './lib/paths.ts';
+import { chartDir, environments, umbrellaChart, valuesDir, type Environment } from './lib/paths.ts';
 import { runIfMain, type Stage } from './lib/stage.ts';
-import { loadValidator, validateFiles } from './lib/validate.ts';
+import { environmentOfFile, loadValidator, validateFiles } from './lib/validate.ts';
+
+/** Every values file the umbrella is installed with: values/*.yaml and ct's charts/techshop/ci/*-values.yaml. */
+export function defaultValuesFiles(env?: Environment): string[] {
+  const ciDir = join(chartDir(umbrellaChart), 'ci');
+  return [
+    ...readdirSync(valuesDir).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(valuesDir, f)),
+    ...readdirSync(ciDir).filter((f) => f.endsWith('-values.yaml')).map((f) => join(ciDir, f)),
+  ]
+    .filter((f) => !env || environmentOfFile(f) === env)
+    .sort();
+}
 
 export const validateStage: Stage = async ({ argv, log }) => {
   const { values: options, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { env: { type: 'string' } } });
@@ -17,12 +28,7 @@ export const validateStage: Stage = async ({ argv, log }) => {
     return 2;
   }
   const started = performance.now();
-  const files = positionals.length
-    ? positionals
-    : readdirSync(valuesDir)
-        .filter((f) => /\.ya?ml$/.test(f) && (!env || f.includes(env)))
-        .sort()
-        .map((f) => join(valuesDir, f));
+  const files = positionals.length ? positionals : defaultValuesFiles(env);
   const diagnostics = sortDiagnostics(validateFiles(await loadValidator(), files, env));
   for (const d of diagnostics) log(formatDiagnostic(d));
   const errors = diagnostics.filter(isError).length;
