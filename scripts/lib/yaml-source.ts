@@ -134,11 +134,11 @@ function parse(file: string, bytes: Uint8Array): YamlSource {
   }
   if (!doc) return finish({});
 
-  // Tabs first: the yaml package's own errors on those lines are consequences.
+  // Tabs first: the yaml package's own errors are consequences of a tab
+  // indent (on its line, and as misaligned mappings after it), so a file
+  // with tab indentation reports the tabs only.
   const tabLines = reportTabs(text, doc, report, posAt);
-  for (const e of doc.errors) {
-    const pos = posAt(e.pos[0]);
-    if (tabLines.has(pos.line)) continue;
+  for (const e of tabLines.size > 0 ? [] : doc.errors) {
     if (e.code === 'TAB_AS_INDENT') {
       report(e.pos[0], [], 'tab', 'tab character used for indentation; YAML allows only spaces');
     } else if (e.code === 'MISSING_CHAR' && /closing .?quote/i.test(e.message)) {
