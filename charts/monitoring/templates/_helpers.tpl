@@ -1,0 +1,119 @@
+{{/* Shorthands for this chart's components; the logic lives in charts/common. */}}
+{{- define "monitoring.fullname" -}}
+{{- include "common.names.fullname" (dict "component" .component "context" .context) -}}
+{{- end -}}
+
+{{- define "monitoring.labels" -}}
+{{- include "common.labels.standard" (dict "component" .component "context" .context) -}}
+{{- end -}}
+
+{{- define "monitoring.selectorLabels" -}}
+{{- include "common.labels.selector" (dict "component" .component "context" .context) -}}
+{{- end -}}
+
+{{/* True ("true") in standalone mode. */}}
+{{- define "monitoring.standalone" -}}
+{{- if eq .Values.mode "standalone" -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+Operator objects are rendered in operator mode when the cluster serves the
+CRD (or operator.force): (dict "kind" "ServiceMonitor" "context" $).
+*/}}
+{{- define "monitoring.operatorServes" -}}
+{{- $ctx := .context -}}
+{{- if and (eq $ctx.Values.mode "operator") (or $ctx.Values.operator.force (include "common.capabilities.has" (dict "apiVersion" "monitoring.coreos.com/v1" "kind" .kind "context" $ctx))) -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+Rules that need kube-state-metrics / kubelet series are rendered only where
+those series exist: in operator mode (the stack scrapes both) or when this
+chart's Prometheus scrapes them. An alert that can never fire is worse than none.
+*/}}
+{{- define "monitoring.hasKubeStateMetrics" -}}
+{{- if or (eq .Values.mode "operator") .Values.kubeStateMetrics.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{- define "monitoring.hasKubelet" -}}
+{{- if or (eq .Values.mode "operator") .Values.kubelet.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* Whether Prometheus needs cluster-scoped read access (nodes). */}}
+{{- define "monitoring.needsClusterRole" -}}
+{{- if and (include "monitoring.standalone" .) (or .Values.kubelet.enabled .Values.nodeExporter.enabled) -}}true{{- end -}}
+{{- end -}}
+
+{{/* Scrape job names; fixed so rules and dashboards (static JSON) agree in both modes. */}}
+{{- define "monitoring.job.app" -}}techshop-app{{- end -}}
+{{- define "monitoring.job.mongodb" -}}mongodb{{- end -}}
+{{- define "monitoring.job.redis" -}}redis{{- end -}}
+
+{{/* Name of the Service the mongodb / redis chart puts its exporter behind. */}}
+{{- define "monitoring.metricsService" -}}
+{{- printf "%s-metrics" (include "common.names.fullname" (dict "component" .component "context" .context)) -}}
+{{- end -}}
+
+{{/* Grafana admin Secret: the user's existingSecret or the chart's own. */}}
+{{- define "monitoring.grafanaSecretName" -}}
+{{- include "common.secrets.name" (dict "existingSecret" .Values.grafana.admin.existingSecret "component" "grafana" "context" .) -}}
+{{- end -}}
+
+{{/* Container ports and in-cluster URLs. */}}
+{{- define "monitoring.prometheusUrl" -}}
+{{- printf "http://%s:9090" (include "common.names.fullname" (dict "component" "prometheus" "context" .)) -}}
+{{- end -}}
+
+{{/* A NetworkPolicy peer that selects a component of this release. */}}
+{{- define "monitoring.peer" -}}
+- podSelector:
+    matchLabels:
+      {{- include "common.labels.componentSelector" (dict "component" .component "context" .context) | nindent 6 }}
+{{- end -}}
+
+{{/* A peer from {namespaceSelector, podSelector} values; both must match. */}}
+{{- define "monitoring.valuesPeer" -}}
+- podSelector:
+    matchLabels:
+      {{- toYaml .podSelector | nindent 6 }}
+  {{- with .namespaceSelector }}
+  namespaceSelector:
+    matchLabels:
+      {{- toYaml . | nindent 6 }}
+  {{- end }}
+{{- end -}}
+
+{{/*
+Alertmanager configuration from values, refusing inline credentials: every
+secret a receiver needs comes from alertmanager.existingSecret as a file
+(url_file, api_url_file, auth_password_file, routing_key_file, ...).
+*/}}
+{{- define "monitoring.alertmanagerConfig" -}}
+{{- $inline := list "url" "api_url" "webhook_url" "auth_password" "auth_secret" "routing_key" "service_key" "bot_token" "api_key" "token" "password" "credentials" "api_secret" -}}
+{{- $config := deepCopy .Values.alertmanager.config -}}
+{{- range $key, $value := ($config.global | default dict) -}}
+{{- if or (has $key (list "slack_api_url" "smtp_auth_password" "smtp_auth_secret" "opsgenie_api_key" "victorops_api_key" "telegram_bot_token" "webex_api_url")) -}}
+{{- fail (printf "alertmanager.config.global.%s is an inline credential: use its *_file form with a key of alertmanager.existingSecret (mounted at /etc/alertmanager/secrets)" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $receiver := ($config.receivers | default list) -}}
+{{- range $kind, $configs := $receiver -}}
+{{- if kindIs "slice" $configs -}}
+{{- range $j, $item := $configs -}}
+{{- include "monitoring.refuseInline" (dict "node" $item "path" (printf "alertmanager.config.receivers[%d].%s[%d]" $i $kind $j) "inline" $inline) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $config -}}
+{{- end -}}
+
+{{- define "monitoring.refuseInline" -}}
+{{- $ctx := . -}}
+{{- range $key, $value := .node -}}
+{{- if kindIs "map" $value -}}
+{{- include "monitoring.refuseInline" (dict "node" $value "path" (printf "%s.%s" $ctx.path $key) "inline" $ctx.inline) -}}
+{{- else if has $key $ctx.inline -}}
+{{- fail (printf "%s.%s is an inline credential: use %s_file with a key of alertmanager.existingSecret (mounted at /etc/alertmanager/secrets)" $ctx.path $key $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
