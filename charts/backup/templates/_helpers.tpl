@@ -1,0 +1,241 @@
+{{/* Shorthands for this chart's component; the logic lives in charts/common. */}}
+{{- define "backup.fullname" -}}
+{{- include "common.names.fullname" (dict "component" "backup" "context" .) -}}
+{{- end -}}
+
+{{- define "backup.labels" -}}
+{{- include "common.labels.standard" (dict "component" "backup" "context" .) -}}
+{{- end -}}
+
+{{- define "backup.selectorLabels" -}}
+{{- include "common.labels.selector" (dict "component" "backup" "context" .) -}}
+{{- end -}}
+
+{{- define "backup.replicaSet" -}}
+{{- if eq .Values.mongodb.architecture "replicaset" -}}true{{- end -}}
+{{- end -}}
+
+{{/* Secret with the S3 keys: existingSecret, the chart's own (inline keys), or none (IAM role). */}}
+{{- define "backup.s3SecretName" -}}
+{{- if or .Values.storage.existingSecret .Values.storage.accessKeyId -}}
+{{- include "common.secrets.name" (dict "existingSecret" .Values.storage.existingSecret "component" "backup" "context" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+MongoDB connection of the backup user: non-secret facts from the mongodb
+chart's ConfigMap, the password from its one Secret (never copied).
+*/}}
+{{- define "backup.mongodbEnv" -}}
+{{- $configMap := include "common.names.fullname" (dict "component" "mongodb" "context" .) -}}
+- name: MONGODB_HOSTS
+  valueFrom:
+    configMapKeyRef:
+      name: {{ $configMap }}
+      key: hosts
+- name: MONGODB_REPLICA_SET
+  valueFrom:
+    configMapKeyRef:
+      name: {{ $configMap }}
+      key: replicaSet
+- name: MONGODB_USERNAME
+  valueFrom:
+    configMapKeyRef:
+      name: {{ $configMap }}
+      key: backupUsername
+- name: MONGODB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "common.secrets.ownerName" (dict "component" "mongodb" "context" .) }}
+      key: mongodb-backup-password
+- name: MONGODB_AUTH_SOURCE
+  value: {{ .Values.mongodb.authSource | quote }}
+{{- end -}}
+
+{{/* S3 settings; the keys only through secretKeyRef. */}}
+{{- define "backup.s3Env" -}}
+{{- $s := .Values.storage -}}
+- name: S3_BUCKET
+  value: {{ $s.bucket | quote }}
+- name: S3_PREFIX
+  value: {{ $s.prefix | quote }}
+- name: S3_ENDPOINT
+  value: {{ $s.endpoint | quote }}
+- name: S3_REGION
+  value: {{ $s.region | quote }}
+- name: S3_FORCE_PATH_STYLE
+  value: {{ $s.forcePathStyle | quote }}
+- name: S3_SSE
+  value: {{ $s.serverSideEncryption.type | quote }}
+- name: S3_SSE_KMS_KEY_ID
+  value: {{ $s.serverSideEncryption.kmsKeyId | quote }}
+{{- with include "backup.s3SecretName" . }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: access-key-id
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: secret-access-key
+{{- end }}
+- name: HOME
+  value: /work
+{{- end -}}
+
+{{- define "backup.commonEnv" -}}
+- name: BACKUP_DIR
+  value: /backup
+- name: WORK_DIR
+  value: /work
+{{- end -}}
+
+{{/*
+One container. dict: name, image (values image), script (or command), env
+(rendered env list), mounts (list of volume names), resources, context.
+*/}}
+{{- define "backup.container" -}}
+{{- $ctx := .context -}}
+- name: {{ .name }}
+  image: {{ include "common.images.image" (dict "image" .image "context" $ctx) }}
+  imagePullPolicy: {{ .image.pullPolicy }}
+  command:
+    - /bin/bash
+    - -c
+    - {{ .command | quote }}
+  env:
+    {{- include "backup.commonEnv" $ctx | nindent 4 }}
+    {{- .env | trim | nindent 4 }}
+  resources:
+    {{- toYaml .resources | nindent 4 }}
+  securityContext:
+    {{- include "common.securityContext.container" $ctx.Values.securityContext | nindent 4 }}
+  volumeMounts:
+    - name: scripts
+      mountPath: /scripts
+      readOnly: true
+    - name: work
+      mountPath: /work
+    - name: tmp
+      mountPath: /tmp
+    {{- if has "backup" .mounts }}
+    - name: backup
+      mountPath: /backup
+    {{- end }}
+{{- end -}}
+
+{{/*
+Pod template of every backup Job. dict: initContainers, containers (rendered
+lists), volumes (backup: the PVC), scratch (work emptyDir size), context.
+*/}}
+{{- define "backup.podTemplate" -}}
+{{- $ctx := .context -}}
+metadata:
+  labels:
+    {{- include "backup.labels" $ctx | nindent 4 }}
+    {{- with $ctx.Values.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  annotations:
+    checksum/scripts: {{ include "common.checksums.template" (dict "path" "/configmap.yaml" "context" $ctx) }}
+    {{- with $ctx.Values.podAnnotations }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  restartPolicy: Never
+  serviceAccountName: {{ ternary (include "backup.fullname" $ctx) "default" $ctx.Values.serviceAccount.create }}
+  automountServiceAccountToken: false
+  {{- include "common.images.pullSecrets" (dict "context" $ctx) | nindent 2 }}
+  securityContext:
+    {{- include "common.securityContext.pod" $ctx.Values.securityContext | nindent 4 }}
+  {{- with .initContainers }}
+  initContainers:
+    {{- . | trim | nindent 4 }}
+  {{- end }}
+  containers:
+    {{- .containers | trim | nindent 4 }}
+  volumes:
+    - name: scripts
+      configMap:
+        name: {{ include "backup.fullname" $ctx }}-scripts
+        defaultMode: 0555
+    - name: work
+      emptyDir:
+        sizeLimit: {{ .scratch }}
+    - name: tmp
+      emptyDir:
+        sizeLimit: 64Mi
+    {{- if .backupVolume }}
+    - name: backup
+      persistentVolumeClaim:
+        claimName: {{ $ctx.Values.persistence.existingClaim | default (include "backup.fullname" $ctx) }}
+    {{- end }}
+  {{- with $ctx.Values.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $ctx.Values.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}
+
+{{/* CronJob spec fields shared by the three CronJobs. dict: schedule, deadline, context. */}}
+{{- define "backup.cronSpec" -}}
+{{- $v := .context.Values -}}
+schedule: {{ .schedule | quote }}
+{{- with $v.timeZone }}
+timeZone: {{ . | quote }}
+{{- end }}
+concurrencyPolicy: Forbid
+startingDeadlineSeconds: {{ $v.startingDeadlineSeconds }}
+successfulJobsHistoryLimit: {{ $v.successfulJobsHistoryLimit }}
+failedJobsHistoryLimit: {{ $v.failedJobsHistoryLimit }}
+{{- end -}}
+
+{{/* The restore user: a user with the restore role (the backup user cannot write). */}}
+{{- define "backup.restoreEnv" -}}
+{{- $configMap := include "common.names.fullname" (dict "component" "mongodb" "context" .) -}}
+{{- $r := .Values.restore -}}
+- name: MONGODB_HOSTS
+  valueFrom:
+    configMapKeyRef:
+      name: {{ $configMap }}
+      key: hosts
+- name: MONGODB_REPLICA_SET
+  valueFrom:
+    configMapKeyRef:
+      name: {{ $configMap }}
+      key: replicaSet
+- name: MONGODB_USERNAME
+  value: {{ $r.username | quote }}
+- name: MONGODB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $r.existingSecret | default (include "common.secrets.ownerName" (dict "component" "mongodb" "context" .)) }}
+      key: {{ $r.passwordKey }}
+- name: MONGODB_AUTH_SOURCE
+  value: {{ .Values.mongodb.authSource | quote }}
+{{- end -}}
+
+{{/* Redis, for the optional RDB copy: host and port from the redis chart's ConfigMap, password from its Secret. */}}
+{{- define "backup.redisEnv" -}}
+{{- $configMap := printf "%s-connection" (include "common.names.fullname" (dict "component" "redis" "context" .)) -}}
+- name: REDIS_HOST
+  valueFrom:
+    configMapKeyRef:
+      name: {{ $configMap }}
+      key: host
+- name: REDIS_PORT
+  valueFrom:
+    configMapKeyRef:
+      name: {{ $configMap }}
+      key: port
+- name: REDISCLI_AUTH
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "common.secrets.ownerName" (dict "component" "redis" "context" .) }}
+      key: redis-password
+{{- end -}}
