@@ -1,21 +1,22 @@
 #!/usr/bin/env tsx
 // Validates values files (default: values/*.yaml) against the schemas, their
 // environment profile and the cross-field rules. Exit 1 on any error.
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatDiagnostic, isError, sortDiagnostics } from './lib/diagnostics.ts';
-import { chartDir, environments, umbrellaChart, valuesDir, type Environment } from './lib/paths.ts';
+import { chartDir, environments, valuesDir, type Environment } from './lib/paths.ts';
 import { runIfMain, type Stage } from './lib/stage.ts';
-import { environmentOfFile, loadValidator, validateFiles } from './lib/validate.ts';
+import { SCHEMA_OF_CHART } from './lib/generate.ts';
+import { chartOfValuesFile, environmentOfFile, loadValidator, validateFiles, type Validator } from './lib/validate.ts';
 
-/** Every values file the umbrella is installed with: values/*.yaml and ct's charts/techshop/ci/*-values.yaml. */
+/** Every values file: values/*.yaml and each chart's ci/*-values.yaml (ct's). */
 export function defaultValuesFiles(env?: Environment): string[] {
-  const ciDir = join(chartDir(umbrellaChart), 'ci');
-  return [
-    ...readdirSync(valuesDir).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(valuesDir, f)),
-    ...readdirSync(ciDir).filter((f) => f.endsWith('-values.yaml')).map((f) => join(ciDir, f)),
-  ]
+  const ciFiles = Object.keys(SCHEMA_OF_CHART).flatMap((chart) => {
+    const ciDir = join(chartDir(chart), 'ci');
+    return existsSync(ciDir) ? readdirSync(ciDir).filter((f) => f.endsWith('-values.yaml')).map((f) => join(ciDir, f)) : [];
+  });
+  return [...readdirSync(valuesDir).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(valuesDir, f)), ...ciFiles]
     .filter((f) => !env || environmentOfFile(f) === env)
     .sort();
 }
@@ -29,7 +30,9 @@ export const validateStage: Stage = async ({ argv, log }) => {
   }
   const started = performance.now();
   const files = positionals.length ? positionals : defaultValuesFiles(env);
-  const diagnostics = sortDiagnostics(validateFiles(await loadValidator(), files, env));
+  const validators = new Map<string, Validator>();
+  for (const chart of new Set(files.map(chartOfValuesFile))) validators.set(chart, await loadValidator(chart));
+  const diagnostics = sortDiagnostics(validateFiles((chart) => validators.get(chart) as Validator, files, env));
   for (const d of diagnostics) log(formatDiagnostic(d));
   const errors = diagnostics.filter(isError).length;
   const ms = Math.round(performance.now() - started);

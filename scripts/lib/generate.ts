@@ -13,6 +13,9 @@ export const TABLE_END = '<!-- END GENERATED PARAMETERS -->';
 /** Charts with a values schema, and the schema source of each. */
 export const SCHEMA_OF_CHART: Record<string, string> = {
   app: 'app.schema.yaml',
+  mongodb: 'mongodb.schema.yaml',
+  redis: 'redis.schema.yaml',
+  monitoring: 'monitoring.schema.yaml',
   techshop: 'techshop.schema.yaml',
 };
 

@@ -49,21 +49,77 @@ function demandOf(component: string, pods: number, resources: Resources, explain
   };
 }
 
-/** Full-scale demand of every workload the umbrella can run; later charts add theirs here. */
+function sumResources(parts: (Resources | undefined)[]): Resources {
+  const total = { rc: 0, rm: 0, lc: 0, lm: 0 };
+  for (const r of parts) {
+    if (!r) continue;
+    total.rc += parseCpu(r.requests.cpu);
+    total.rm += parseMemory(r.requests.memory);
+    total.lc += parseCpu(r.limits.cpu);
+    total.lm += parseMemory(r.limits.memory);
+  }
+  return {
+    requests: { cpu: `${total.rc}m`, memory: String(total.rm) },
+    limits: { cpu: `${total.lc}m`, memory: String(total.lm) },
+  };
+}
+
+function enabled(values: Values, component: string): Values | undefined {
+  const chart = values[component];
+  return isPlainObject(chart) && chart.enabled !== false ? chart : undefined;
+}
+
+/** The pods of the helm test hooks; counted as running beside everything at full scale. */
+const APP_TEST_POD: Resources = { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } };
+
+/**
+ * Full-scale demand of every workload the umbrella can run, from the same
+ * values the templates use (test/quota-demand.test.ts checks it against what
+ * helm renders). StatefulSets roll one pod at a time, so they have no surge.
+ */
 export function workloadDemands(values: Values): Demand[] {
   const demands: Demand[] = [];
-  const app = values.app as Values | undefined;
-  if (app && app.enabled !== false) {
+  const app = enabled(values, 'app');
+  if (app) {
     const autoscaling = app.autoscaling as { enabled: boolean; maxReplicas: number };
     const replicas = autoscaling.enabled ? autoscaling.maxReplicas : (app.replicaCount as number);
     const strategy = app.strategy as { maxSurge: number | string };
     const surge = resolveSurge(strategy.maxSurge, replicas);
     const why = autoscaling.enabled ? `HPA max ${replicas}` : `${replicas} replicas`;
     demands.push(demandOf('app', replicas + surge, app.resources as Resources, `app ${replicas + surge} pods (${why} + surge ${surge})`));
-    // the helm test pod runs beside a fully scaled app
-    demands.push(
-      demandOf('test', 1, { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } }, 'helm test 1 pod'),
-    );
+    demands.push(demandOf('app-test', 1, APP_TEST_POD, 'helm test (app) 1 pod'));
+  }
+  const mongodb = enabled(values, 'mongodb');
+  if (mongodb) {
+    const members = mongodb.replicaCount as number;
+    const metrics = mongodb.metrics as { enabled: boolean; resources: Resources };
+    const pod = sumResources([
+      mongodb.resources as Resources,
+      (mongodb.bootstrap as { resources: Resources }).resources,
+      metrics.enabled ? metrics.resources : undefined,
+    ]);
+    demands.push(demandOf('mongodb', members, pod, `mongodb ${members} member(s) (mongod + bootstrap${metrics.enabled ? ' + exporter' : ''})`));
+    demands.push(demandOf('mongodb-test', 1, (mongodb.tests as { resources: Resources }).resources, 'helm test (mongodb) 1 pod'));
+  }
+  const redis = enabled(values, 'redis');
+  if (redis) {
+    const cluster = redis.cluster as { masters: number; replicasPerMaster: number; bootstrap: { resources: Resources }; reconcile: { enabled: boolean } };
+    const isCluster = redis.architecture === 'cluster';
+    const pods = isCluster ? cluster.masters * (1 + cluster.replicasPerMaster) : 1;
+    const metrics = redis.metrics as { enabled: boolean; resources: Resources };
+    const pod = sumResources([redis.resources as Resources, metrics.enabled ? metrics.resources : undefined]);
+    demands.push(demandOf('redis', pods, pod, `redis ${pods} pod(s)${metrics.enabled ? ' with exporter' : ''}`));
+    // the bootstrap Job and the reconcile CronJob (cluster) and the helm test pod use the bootstrap resources
+    const helpers = 1 + (isCluster ? 1 + (cluster.reconcile.enabled ? 1 : 0) : 0);
+    demands.push(demandOf('redis-jobs', helpers, cluster.bootstrap.resources, `redis helper pods ${helpers} (test${isCluster ? ', bootstrap' : ''}${isCluster && cluster.reconcile.enabled ? ', reconcile' : ''})`));
+  }
+  const monitoring = enabled(values, 'monitoring');
+  if (monitoring && monitoring.mode !== 'operator') {
+    const part = (name: string): Resources => (monitoring[name] as { resources: Resources }).resources;
+    demands.push(demandOf('prometheus', 1, part('prometheus'), 'prometheus 1 pod (StatefulSet, no surge)'));
+    demands.push(demandOf('alertmanager', 2, part('alertmanager'), 'alertmanager 2 pods (1 + surge 1)'));
+    demands.push(demandOf('grafana', 2, part('grafana'), 'grafana 2 pods (1 + surge 1)'));
+    demands.push(demandOf('monitoring-test', 1, APP_TEST_POD, 'helm test (monitoring) 1 pod'));
   }
   return demands;
 }
@@ -160,8 +216,7 @@ export const connectionsResolvable: Rule = (values) => {
   if (!app || app.enabled === false) return [];
   const findings: Finding[] = [];
   for (const component of ['mongodb', 'redis'] as const) {
-    const chart = values[component];
-    const inRelease = isPlainObject(chart) && chart.enabled === true;
+    const inRelease = enabled(values, component) !== undefined;
     const existing = get(app, ['connections', component, 'existingSecret']);
     if (!inRelease && !existing) {
       findings.push({
@@ -199,7 +254,31 @@ export const limitRangeFits: Rule = (values) => {
   return findings;
 };
 
+/**
+ * Monitoring scrapes MongoDB and Redis only when this release runs them (a
+ * subchart cannot see its siblings): a target without its database would
+ * fire "down" forever, a database without its target would go unwatched.
+ */
+export const monitoringTargetsMatch: Rule = (values) => {
+  const monitoring = enabled(values, 'monitoring');
+  if (!monitoring) return [];
+  const findings: Finding[] = [];
+  for (const component of ['mongodb', 'redis'] as const) {
+    const scraped = get(monitoring, ['targets', component, 'enabled']) === true;
+    const runs = enabled(values, component) !== undefined;
+    if (scraped !== runs) {
+      findings.push({
+        path: ['monitoring', 'targets', component, 'enabled'],
+        rule: 'monitoring-targets',
+        message: `is ${scraped} but ${component}.enabled is ${runs}: set them alike`,
+      });
+    }
+  }
+  return findings;
+};
+
 export const RULES: Rule[] = [
+  monitoringTargetsMatch,
   quotaHoldsWorkloads,
   pdbSatisfiable,
   hpaRange,

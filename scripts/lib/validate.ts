@@ -91,6 +91,8 @@ function errorPath(error: ErrorObject): PathSegment[] {
 const NOISE = new Set(['if', 'anyOf', 'allOf', 'oneOf', 'propertyNames']);
 
 interface ValidatorParts {
+  /** cross-field rules: the umbrella's values only */
+  rules: boolean;
   checkSchema: ValidateFunction;
   profiles: Map<Environment, { schema: JsonSchema; check: ValidateFunction }>;
   defaults: Values;
@@ -102,29 +104,33 @@ interface ValidatorSources {
   defaults: Values;
 }
 
-function validatorSources(): ValidatorSources {
+/**
+ * The umbrella's values get the schema, the environment profile and the
+ * cross-field rules; a subchart's own values (its ci/ files) get its schema.
+ */
+function validatorSources(chart: string): ValidatorSources {
   const sources = loadSchemaSources();
-  const schema = chartSchema(sources, umbrellaChart);
+  const schema = chartSchema(sources, chart);
   delete schema.allOf; // profiles are checked separately, chosen by file name or --env
   const profiles: Record<string, JsonSchema> = {};
-  for (const env of environments) profiles[env] = profileSchema(sources, env);
-  return { schema, profiles, defaults: chartDefaults(umbrellaChart) };
+  if (chart === umbrellaChart) for (const env of environments) profiles[env] = profileSchema(sources, env);
+  return { schema, profiles, defaults: chartDefaults(chart) };
 }
 
 const AJV_OPTIONS = { allErrors: true, strict: false, verbose: true } as const;
 
 /** Compiles the schemas in memory: what tests use, and the fallback of loadValidator. */
-export function createValidator(): Validator {
-  const { schema, profiles, defaults } = validatorSources();
+export function createValidator(chart: string = umbrellaChart): Validator {
+  const { schema, profiles, defaults } = validatorSources(chart);
   const ajv = new Ajv(AJV_OPTIONS);
   const compiled = new Map<Environment, { schema: JsonSchema; check: ValidateFunction }>();
-  for (const env of environments) compiled.set(env, { schema: profiles[env] as JsonSchema, check: ajv.compile(profiles[env] as JsonSchema) });
-  return makeValidator({ checkSchema: ajv.compile(schema), profiles: compiled, defaults });
+  for (const [env, profile] of Object.entries(profiles)) compiled.set(env as Environment, { schema: profile, check: ajv.compile(profile) });
+  return makeValidator({ checkSchema: ajv.compile(schema), profiles: compiled, defaults, rules: chart === umbrellaChart });
 }
 
 /** Everything the compiled validator depends on; a change to any of them recompiles it. */
-function cacheKey(): string {
-  const hash = createHash('sha256');
+function cacheKey(chart: string): string {
+  const hash = createHash('sha256').update(chart).update('\0');
   const inputs: string[] = [];
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -150,8 +156,8 @@ function cacheKey(): string {
  * code is cached in .cache/validator/, so a warm run skips parsing the
  * schema sources and compiling them (most of validate's time).
  */
-export async function loadValidator(): Promise<Validator> {
-  const dir = join(cacheDir, 'validator', cacheKey());
+export async function loadValidator(chart: string = umbrellaChart): Promise<Validator> {
+  const dir = join(cacheDir, 'validator', `${chart}-${cacheKey(chart)}`);
   const modulePath = join(dir, 'validators.mjs');
   const metaPath = join(dir, 'meta.json');
   if (existsSync(modulePath) && existsSync(metaPath)) {
@@ -159,18 +165,20 @@ export async function loadValidator(): Promise<Validator> {
       const compiled = (await import(pathToFileURL(modulePath).href)) as Record<string, ValidateFunction>;
       const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Omit<ValidatorSources, 'schema'>;
       const profiles = new Map<Environment, { schema: JsonSchema; check: ValidateFunction }>();
-      for (const env of environments) profiles.set(env, { schema: meta.profiles[env] as JsonSchema, check: compiled[`profile_${env}`] as ValidateFunction });
-      if (compiled.values) return makeValidator({ checkSchema: compiled.values, profiles, defaults: meta.defaults });
+      for (const [env, profile] of Object.entries(meta.profiles)) profiles.set(env as Environment, { schema: profile, check: compiled[`profile_${env}`] as ValidateFunction });
+      if (compiled.values) return makeValidator({ checkSchema: compiled.values, profiles, defaults: meta.defaults, rules: chart === umbrellaChart });
     } catch {
       // a broken cache entry is rebuilt below
     }
   }
-  const { schema, profiles, defaults } = validatorSources();
+  const { schema, profiles, defaults } = validatorSources(chart);
   const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true, esm: true } });
   ajv.addSchema(schema, 'values');
-  for (const env of environments) ajv.addSchema(profiles[env] as JsonSchema, `profile_${env}`);
   const refs: Record<string, string> = { values: 'values' };
-  for (const env of environments) refs[`profile_${env}`] = `profile_${env}`;
+  for (const [env, profile] of Object.entries(profiles)) {
+    ajv.addSchema(profile, `profile_${env}`);
+    refs[`profile_${env}`] = `profile_${env}`;
+  }
   // CommonJS default export: a function on `default` (or the module itself, by loader)
   const standaloneCode = ((standalone as unknown as { default?: unknown }).default ?? standalone) as (a: Ajv, r: Record<string, string>) => string;
   // ajv's ESM output still calls require() for its runtime helpers
@@ -184,11 +192,11 @@ export async function loadValidator(): Promise<Validator> {
   write(modulePath, code);
   write(metaPath, JSON.stringify({ profiles, defaults }));
   const compiledProfiles = new Map<Environment, { schema: JsonSchema; check: ValidateFunction }>();
-  for (const env of environments) compiledProfiles.set(env, { schema: profiles[env] as JsonSchema, check: ajv.getSchema(`profile_${env}`) as ValidateFunction });
-  return makeValidator({ checkSchema: ajv.getSchema('values') as ValidateFunction, profiles: compiledProfiles, defaults });
+  for (const [env, profile] of Object.entries(profiles)) compiledProfiles.set(env as Environment, { schema: profile, check: ajv.getSchema(`profile_${env}`) as ValidateFunction });
+  return makeValidator({ checkSchema: ajv.getSchema('values') as ValidateFunction, profiles: compiledProfiles, defaults, rules: chart === umbrellaChart });
 }
 
-function makeValidator({ checkSchema, profiles, defaults }: ValidatorParts): Validator {
+function makeValidator({ checkSchema, profiles, defaults, rules }: ValidatorParts): Validator {
   return {
     validate(file, bytes, envOverride) {
       const source: YamlSource = parseYamlSource(file, bytes);
@@ -237,7 +245,7 @@ function makeValidator({ checkSchema, profiles, defaults }: ValidatorParts): Val
       }
 
       // Cross-field rules assume schema-valid values.
-      if (schemaErrors.length === 0 && nulls.length === 0) {
+      if (rules && schemaErrors.length === 0 && nulls.length === 0) {
         for (const finding of checkRules(values)) diagnostics.push(at(finding.path, finding.message, `rule/${finding.rule}`));
       }
       return dedupe(diagnostics);
@@ -271,8 +279,15 @@ function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
   });
 }
 
-export function validateFiles(validator: Validator, files: string[], env?: Environment): Diagnostic[] {
+/** Which chart a values file is for: a chart's own ci/ files are its values; anything else is the umbrella's. */
+export function chartOfValuesFile(file: string): string {
+  const match = /(?:^|[\\/])charts[\\/]([^\\/]+)[\\/]ci[\\/][^\\/]+$/.exec(file);
+  return match?.[1] ?? umbrellaChart;
+}
+
+export function validateFiles(validatorFor: Validator | ((chart: string) => Validator), files: string[], env?: Environment): Diagnostic[] {
   return files.flatMap((file) => {
+    const validator = typeof validatorFor === 'function' ? validatorFor(chartOfValuesFile(file)) : validatorFor;
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(file);
