@@ -1,12 +1,13 @@
 // The values validator against a corpus of bad values files (one mistake
 // each, test/fixtures/values/) and the good files the repository ships.
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatDiagnostic, isError, type Diagnostic } from '../scripts/lib/diagnostics.ts';
 import { run } from '../scripts/lib/exec.ts';
 import { repoRoot } from '../scripts/lib/paths.ts';
-import { createValidator, environmentOfFile, type Validator } from '../scripts/lib/validate.ts';
+import { chartOfValuesFile, createValidator, environmentOfFile, type Validator } from '../scripts/lib/validate.ts';
+import { defaultValuesFiles } from '../scripts/validate.ts';
 
 const fixtureDir = 'test/fixtures/values';
 
@@ -41,12 +42,8 @@ const CASES: Case[] = [
   { fixture: 'yaml.alias-bomb.yaml', expected: [e('alias-limit', 5, 8, '', 'billion laughs')] },
   {
     fixture: 'yaml.empty.yaml',
-    // An empty file means the chart defaults, and those name no MongoDB or Redis.
-    expected: [
-      e('empty', 1, 1, '', 'file contains no values'),
-      e('rule/connection', 1, 1, 'app.connections.mongodb.existingSecret', 'the app has no mongodb', DEFAULT_NOTE),
-      e('rule/connection', 1, 1, 'app.connections.redis.existingSecret', 'the app has no redis', DEFAULT_NOTE),
-    ],
+    // An empty file means the chart defaults: a valid dev release with its own MongoDB and Redis.
+    expected: [e('empty', 1, 1, '', 'file contains no values')],
   },
   { fixture: 'yaml.multi-document.yaml', expected: [e('multi-document', 11, 1, '', 'Helm reads only the first')] },
   { fixture: 'yaml.top-level-list.yaml', expected: [e('not-a-map', 2, 1, '', '(got a list)')] },
@@ -67,30 +64,30 @@ const CASES: Case[] = [
   { fixture: 'values-dev.extra-env-name.yaml', expected: [e('schema/pattern', 7, 5, 'app.extraEnv.LOG-LEVEL', 'key name must match pattern')] },
   // An explicit null: helm's schema check rejects it; coalescing alone would drop the key
   // (slipping past the prod policy, or crashing the rules on a missing section).
-  { fixture: 'values-prod.null-existing-secret.yaml', expected: [e('schema/type', 25, 5, 'app.auth.existingSecret', 'is null')] },
+  { fixture: 'values-prod.null-existing-secret.yaml', expected: [e('schema/type', 29, 5, 'app.auth.existingSecret', 'is null')] },
   { fixture: 'values-dev.null-autoscaling.yaml', expected: [e('schema/type', 6, 3, 'app.autoscaling', 'is null')] },
   { fixture: 'values-dev.hpa-target-over-100.yaml', expected: [e('schema/maximum', 7, 5, 'app.autoscaling.targetCPUUtilizationPercentage', 'must be <= 100 (got 150)')] },
 
   // Prod policy.
-  { fixture: 'values-prod.floating-tag-stable.yaml', expected: [e('profile/prod', 8, 5, 'app.image.tag', '(got "stable") - prod policy: prod runs a pinned version')] },
-  { fixture: 'values-prod.latest.yaml', expected: [e('profile/prod', 8, 5, 'app.image.tag', '(got "latest") - prod policy')] },
-  { fixture: 'values-prod.tls-off.yaml', expected: [e('profile/prod', 36, 7, 'app.ingress.tls.enabled', 'prod requires TLS')] },
-  { fixture: 'values-prod.ingress-off.yaml', expected: [e('profile/prod', 32, 5, 'app.ingress.enabled', 'prod serves the app through the ingress')] },
-  { fixture: 'values-prod.hpa-min-2.yaml', expected: [e('profile/prod', 19, 5, 'app.autoscaling.minReplicas', 'must be >= 3 (got 2)')] },
-  { fixture: 'values-prod.replicas-2-no-hpa.yaml', expected: [e('profile/prod', 17, 3, 'app.replicaCount', 'must be >= 3 (got 2)')] },
-  { fixture: 'values-prod.pdb-off.yaml', expected: [e('profile/prod', 22, 5, 'app.pdb.enabled', 'PodDisruptionBudget')] },
+  { fixture: 'values-prod.floating-tag-stable.yaml', expected: [e('profile/prod', 12, 5, 'app.image.tag', '(got "stable") - prod policy: prod runs a pinned version')] },
+  { fixture: 'values-prod.latest.yaml', expected: [e('profile/prod', 12, 5, 'app.image.tag', '(got "latest") - prod policy')] },
+  { fixture: 'values-prod.tls-off.yaml', expected: [e('profile/prod', 40, 7, 'app.ingress.tls.enabled', 'prod requires TLS')] },
+  { fixture: 'values-prod.ingress-off.yaml', expected: [e('profile/prod', 36, 5, 'app.ingress.enabled', 'prod serves the app through the ingress')] },
+  { fixture: 'values-prod.hpa-min-2.yaml', expected: [e('profile/prod', 23, 5, 'app.autoscaling.minReplicas', 'must be >= 3 (got 2)')] },
+  { fixture: 'values-prod.replicas-2-no-hpa.yaml', expected: [e('profile/prod', 21, 3, 'app.replicaCount', 'must be >= 3 (got 2)')] },
+  { fixture: 'values-prod.pdb-off.yaml', expected: [e('profile/prod', 26, 5, 'app.pdb.enabled', 'PodDisruptionBudget')] },
   {
     fixture: 'values-prod.inline-jwt.yaml',
     expected: [
-      e('profile/prod', 25, 5, 'app.auth.jwtSecret', 'must be empty (got "s3cr3t-in-git") - prod policy: prod never takes an inline credential'),
-      e('rule/credential-source', 25, 5, 'app.auth.jwtSecret', 'not both'),
+      e('profile/prod', 29, 5, 'app.auth.jwtSecret', 'must be empty (got "s3cr3t-in-git") - prod policy: prod never takes an inline credential'),
+      e('rule/credential-source', 29, 5, 'app.auth.jwtSecret', 'not both'),
     ],
   },
   // Not in the file: reported at the deepest key that is (app:), and said so.
-  { fixture: 'values-prod.missing-existing-secret.yaml', expected: [e('profile/prod', 5, 1, 'app.auth.existingSecret', 'must not be empty (got "")', DEFAULT_NOTE)] },
-  { fixture: 'values-prod.quota-off.yaml', expected: [e('profile/prod', 42, 3, 'resourceQuota.enabled', 'ResourceQuota')] },
-  { fixture: 'values-prod.network-policy-off.yaml', expected: [e('profile/prod', 39, 5, 'app.networkPolicy.enabled', 'isolated by NetworkPolicy')] },
-  { fixture: 'values-prod.default-deny-off.yaml', expected: [e('profile/prod', 55, 3, 'networkPolicy.defaultDeny', 'denies by default')] },
+  { fixture: 'values-prod.missing-existing-secret.yaml', expected: [e('profile/prod', 9, 1, 'app.auth.existingSecret', 'must not be empty (got "")', DEFAULT_NOTE)] },
+  { fixture: 'values-prod.quota-off.yaml', expected: [e('profile/prod', 46, 3, 'resourceQuota.enabled', 'ResourceQuota')] },
+  { fixture: 'values-prod.network-policy-off.yaml', expected: [e('profile/prod', 43, 5, 'app.networkPolicy.enabled', 'isolated by NetworkPolicy')] },
+  { fixture: 'values-prod.default-deny-off.yaml', expected: [e('profile/prod', 59, 3, 'networkPolicy.defaultDeny', 'denies by default')] },
 
   // Staging and dev policy.
   { fixture: 'values-staging.floating-tag.yaml', expected: [e('profile/staging', 8, 5, 'app.image.tag', '(got "stable") - staging policy')] },
@@ -105,16 +102,16 @@ const CASES: Case[] = [
   {
     fixture: 'values-prod.quota-too-small.yaml',
     expected: [
-      e('rule/quota-capacity', 44, 5, 'resourceQuota.hard["requests.cpu"]', 'quota requests.cpu 4 cannot hold the release at full scale: it needs 7760m (app 31 pods (HPA max 30 + surge 1): 7750m; helm test 1 pod: 10m)'),
-      e('rule/quota-capacity', 46, 5, 'resourceQuota.hard["limits.cpu"]', 'quota limits.cpu 8 cannot hold the release at full scale: it needs 15600m (app 31 pods (HPA max 30 + surge 1): 15500m; helm test 1 pod: 100m)'),
-      e('rule/quota-capacity', 49, 5, 'resourceQuota.hard.pods', 'quota pods 20 cannot hold the release at full scale: it needs 32 (app 31 pods (HPA max 30 + surge 1): 31; helm test 1 pod: 1)'),
+      e('rule/quota-capacity', 48, 5, 'resourceQuota.hard["requests.cpu"]', 'quota requests.cpu 8 cannot hold the release at full scale: it needs 10660m (app 31 pods (HPA max 30 + surge 1): 7750m; helm test (app) 1 pod: 10m; mongodb 3 member(s) (mongod + bootstrap + exporter): 870m'),
+      e('rule/quota-capacity', 50, 5, 'resourceQuota.hard["limits.cpu"]', 'quota limits.cpu 16 cannot hold the release at full scale: it needs 24150m'),
+      e('rule/quota-capacity', 53, 5, 'resourceQuota.hard.pods', 'quota pods 40 cannot hold the release at full scale: it needs 50 (app 31 pods (HPA max 30 + surge 1): 31'),
     ],
   },
-  { fixture: 'values-prod.pdb-min-available-3.yaml', expected: [e('rule/pdb-satisfiable', 23, 5, 'app.pdb.minAvailable', 'minAvailable 3 needs more than the 3 replica(s)')] },
-  { fixture: 'values-prod.hpa-min-over-max.yaml', expected: [e('rule/hpa-range', 20, 5, 'app.autoscaling.maxReplicas', 'maxReplicas 4 is below minReplicas 5')] },
-  { fixture: 'values-prod.rollout-stuck.yaml', expected: [e('rule/rollout', 22, 5, 'app.strategy.maxSurge', 'both 0')] },
-  { fixture: 'values-prod.vpa-auto-with-hpa.yaml', expected: [e('rule/vpa-hpa', 23, 5, 'app.vpa.updateMode', 'updateMode Auto with the HPA on')] },
-  { fixture: 'values-prod.no-mongodb.yaml', expected: [e('rule/connection', 26, 3, 'app.connections.mongodb.existingSecret', 'the app has no mongodb', DEFAULT_NOTE)] },
+  { fixture: 'values-prod.pdb-min-available-3.yaml', expected: [e('rule/pdb-satisfiable', 27, 5, 'app.pdb.minAvailable', 'minAvailable 3 needs more than the 3 replica(s)')] },
+  { fixture: 'values-prod.hpa-min-over-max.yaml', expected: [e('rule/hpa-range', 24, 5, 'app.autoscaling.maxReplicas', 'maxReplicas 4 is below minReplicas 5')] },
+  { fixture: 'values-prod.rollout-stuck.yaml', expected: [e('rule/rollout', 26, 5, 'app.strategy.maxSurge', 'both 0')] },
+  { fixture: 'values-prod.vpa-auto-with-hpa.yaml', expected: [e('rule/vpa-hpa', 27, 5, 'app.vpa.updateMode', 'updateMode Auto with the HPA on')] },
+  { fixture: 'values-prod.no-mongodb.yaml', expected: [e('rule/connection', 30, 3, 'app.connections.mongodb.existingSecret', 'the app has no mongodb', DEFAULT_NOTE)] },
   { fixture: 'values-dev.request-over-limit.yaml', expected: [e('rule/request-limit', 8, 7, 'app.resources.requests.cpu', 'request 300m exceeds the limit 200m')] },
   { fixture: 'values-dev.limit-over-limitrange.yaml', expected: [e('rule/limit-range', 12, 7, 'app.resources.limits.memory', 'limit 8Gi exceeds limitRange.max.memory 4Gi')] },
   { fixture: 'values-dev.jwt-two-sources.yaml', expected: [e('rule/credential-source', 7, 5, 'app.auth.jwtSecret', 'set either jwtSecret or existingSecret, not both')] },
@@ -170,7 +167,11 @@ describe('bad values corpus', () => {
     const bytes = readFileSync(join(repoRoot, 'values/values-staging.yaml'));
     expect(validator.validate('values/values-staging.yaml', bytes)).toEqual([]);
     const asProd = validator.validate('values/values-staging.yaml', bytes, 'prod');
-    expect(asProd.map(brief)).toEqual([{ rule: 'profile/prod', line: 20, column: 5, path: 'app.autoscaling.minReplicas' }]);
+    expect(asProd.map(brief)).toEqual([
+      { rule: 'profile/prod', line: 1, column: 1, path: 'monitoring.kubeStateMetrics.enabled' },
+      { rule: 'profile/prod', line: 1, column: 1, path: 'monitoring.grafana.admin.existingSecret' },
+      { rule: 'profile/prod', line: 24, column: 5, path: 'app.autoscaling.minReplicas' },
+    ]);
   });
 });
 
@@ -200,41 +201,29 @@ describe('environmentOfFile', () => {
 });
 
 describe('good values files', () => {
-  const shipped = [
-    'values/values-dev.yaml',
-    'values/values-staging.yaml',
-    'values/values-prod.yaml',
-    'charts/techshop/ci/dev-values.yaml',
-    'charts/techshop/ci/prod-values.yaml',
-  ];
+  // Everything the validate stage checks by default: values/*.yaml and every chart's ct values.
+  const shipped = defaultValuesFiles().map((f) => relative(repoRoot, f));
 
-  it.each(shipped)('%s: no diagnostics at all', (file) => {
-    const diagnostics = validator.validate(file, readFileSync(join(repoRoot, file)));
+  it('covers the environment files and the ct values of every chart with a schema', () => {
+    for (const env of ['dev', 'staging', 'prod']) expect(shipped).toContain(`values/values-${env}.yaml`);
+    for (const chart of ['app', 'mongodb', 'redis', 'techshop']) {
+      expect(shipped).toContain(`charts/${chart}/ci/dev-values.yaml`);
+      expect(shipped).toContain(`charts/${chart}/ci/prod-values.yaml`);
+    }
+  });
+
+  it.each(shipped)('%s: no diagnostics at all (against its own chart: %s)', (file) => {
+    const chart = chartOfValuesFile(file);
+    const diagnostics = createValidator(chart).validate(file, readFileSync(join(repoRoot, file)));
     expect(diagnostics.map(formatDiagnostic)).toEqual([]);
   });
 
-  it('every values/*.yaml and charts/*/ci/*-values.yaml is covered here', () => {
-    const listed = [
-      ...readdirSync(join(repoRoot, 'values')).filter((f) => /\.ya?ml$/.test(f)).map((f) => `values/${f}`),
-      ...['app', 'techshop'].flatMap((chart) =>
-        readdirSync(join(repoRoot, 'charts', chart, 'ci'))
-          .filter((f) => f.endsWith('-values.yaml'))
-          .map((f) => `charts/${chart}/ci/${f}`),
-      ),
-    ].sort();
-    expect(listed).toEqual(
-      [...shipped, 'charts/app/ci/dev-values.yaml', 'charts/app/ci/prod-values.yaml'].sort(),
-    );
-  });
-
-  // charts/app/ci files are values of the app chart alone; the umbrella sees them under `app:`.
-  it.each(['charts/app/ci/dev-values.yaml', 'charts/app/ci/prod-values.yaml'])('%s under app: passes the schema and the rules', (file) => {
-    const text = readFileSync(join(repoRoot, file), 'utf8');
-    const wrapped = `app:\n${text.replace(/^(?=.)/gm, '  ')}`;
-    const diagnostics = validator.validate(file, Buffer.from(wrapped));
-    // The prod profile's namespace guard rails are the umbrella's, not the app chart's.
-    const expected = file.includes('prod') ? ['profile/prod resourceQuota.enabled'] : [];
-    expect(diagnostics.map((d) => `${d.rule} ${d.path}`)).toEqual(expected);
+  it('validates a subchart ci file against that chart alone (no umbrella profile or rules)', () => {
+    expect(chartOfValuesFile('charts/app/ci/prod-values.yaml')).toBe('app');
+    expect(chartOfValuesFile('charts/techshop/ci/prod-values.yaml')).toBe('techshop');
+    expect(chartOfValuesFile('values/values-prod.yaml')).toBe('techshop');
+    const bad = createValidator('app').validate('charts/app/ci/bad-values.yaml', Buffer.from('replicas: 3\n'));
+    expect(bad.map((d) => `${d.rule} ${d.path} ${d.line}:${d.column}`)).toEqual(['schema/additionalProperties replicas 1:1']);
   });
 });
 
@@ -244,7 +233,7 @@ describe('scripts/validate.ts (CLI)', () => {
 
   it('exits 0 on the shipped values files (the default set: values/*.yaml and the umbrella ci values)', async () => {
     const result = await cli();
-    expect(result.stdout).toMatch(/^validate: 5 file\(s\), 0 error\(s\), 0 warning\(s\) in \d+ ms$/m);
+    expect(result.stdout).toMatch(new RegExp(`^validate: ${defaultValuesFiles().length} file\\(s\\), 0 error\\(s\\), 0 warning\\(s\\) in \\d+ ms$`, 'm'));
     expect(result.code).toBe(0);
   });
 
@@ -271,6 +260,6 @@ describe('scripts/validate.ts (CLI)', () => {
   it('--env prod applies the prod profile to a staging file', async () => {
     const result = await cli('--env', 'prod', 'values/values-staging.yaml');
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain('values/values-staging.yaml:20:5  app.autoscaling.minReplicas: must be >= 3 (got 2) - prod policy');
+    expect(result.stdout).toContain('values/values-staging.yaml:24:5  app.autoscaling.minReplicas: must be >= 3 (got 2) - prod policy');
   });
 });
