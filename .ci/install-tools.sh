@@ -178,4 +178,6 @@ install_apt
 install_go_tools
 install_pip_tools
 install_kube_schemas
+# mongodump/mongorestore, a MongoDB-wire server and an S3 server for the backup chart's tests
+bash "$REPO/.ci/install-backup-tools.sh"
 print_versions

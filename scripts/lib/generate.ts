@@ -16,6 +16,7 @@ export const SCHEMA_OF_CHART: Record<string, string> = {
   mongodb: 'mongodb.schema.yaml',
   redis: 'redis.schema.yaml',
   monitoring: 'monitoring.schema.yaml',
+  backup: 'backup.schema.yaml',
   techshop: 'techshop.schema.yaml',
 };
 

@@ -113,6 +113,19 @@ export function workloadDemands(values: Values): Demand[] {
     const helpers = 1 + (isCluster ? 1 + (cluster.reconcile.enabled ? 1 : 0) : 0);
     demands.push(demandOf('redis-jobs', helpers, cluster.bootstrap.resources, `redis helper pods ${helpers} (test${isCluster ? ', bootstrap' : ''}${isCluster && cluster.reconcile.enabled ? ', reconcile' : ''})`));
   }
+  const backup = enabled(values, 'backup');
+  if (backup) {
+    const resources = backup.resources as Resources;
+    const verify = backup.verify as { enabled: boolean; resources: Resources };
+    const incremental = (backup.incremental as { enabled: boolean }).enabled && (backup.mongodb as { architecture: string }).architecture === 'replicaset';
+    const restore = (backup.restore as { enabled: boolean }).enabled;
+    const jobs = 1 + (incremental ? 1 : 0) + (restore ? 1 : 0);
+    demands.push(demandOf('backup', jobs, resources, `backup ${jobs} job pod(s) (full${incremental ? ', oplog' : ''}${restore ? ', restore' : ''})`));
+    if (verify.enabled) {
+      const bigger = parseCpu(verify.resources.limits.cpu) >= parseCpu(resources.limits.cpu) ? verify.resources : resources;
+      demands.push(demandOf('backup-verify', 1, bigger, 'backup verify 1 pod'));
+    }
+  }
   const monitoring = enabled(values, 'monitoring');
   if (monitoring && monitoring.mode !== 'operator') {
     const part = (name: string): Resources => (monitoring[name] as { resources: Resources }).resources;
@@ -277,7 +290,36 @@ export const monitoringTargetsMatch: Rule = (values) => {
   return findings;
 };
 
+/** The backup chart cannot see the mongodb and redis charts' values: what it assumes of them must hold. */
+export const backupMatchesDatabases: Rule = (values) => {
+  const backup = enabled(values, 'backup');
+  if (!backup) return [];
+  const findings: Finding[] = [];
+  const mongodb = enabled(values, 'mongodb');
+  if (!mongodb) {
+    findings.push({ path: ['backup', 'enabled'], rule: 'backup-target', message: 'backups need this release\'s MongoDB (mongodb.enabled is false)' });
+  } else if (get(backup, ['mongodb', 'architecture']) !== mongodb.architecture) {
+    findings.push({
+      path: ['backup', 'mongodb', 'architecture'],
+      rule: 'backup-target',
+      message: `is ${String(get(backup, ['mongodb', 'architecture']))} but mongodb.architecture is ${String(mongodb.architecture)}: oplog dumps and incremental backups depend on it`,
+    });
+  }
+  if (get(backup, ['redis', 'rdbCopy', 'enabled']) === true) {
+    const redis = enabled(values, 'redis');
+    if (!redis || get(redis, ['networkPolicy', 'allowBackup']) !== true) {
+      findings.push({
+        path: ['backup', 'redis', 'rdbCopy', 'enabled'],
+        rule: 'backup-target',
+        message: 'the Redis RDB copy needs redis.enabled and redis.networkPolicy.allowBackup (Redis admits the backup pods only then)',
+      });
+    }
+  }
+  return findings;
+};
+
 export const RULES: Rule[] = [
+  backupMatchesDatabases,
   monitoringTargetsMatch,
   quotaHoldsWorkloads,
   pdbSatisfiable,
