@@ -14,6 +14,8 @@ import {
   requestsWithinLimits,
   rolloutCanProgress,
   RULES,
+  backupMatchesDatabases,
+  monitoringTargetsMatch,
   vpaWithHpa,
   workloadDemands,
 } from '../scripts/lib/rules.ts';
@@ -22,8 +24,11 @@ import { parseYamlSource } from '../scripts/lib/yaml-source.ts';
 
 const defaults = chartDefaults('techshop');
 
+/** The app alone (the other components off), so the app arithmetic below is exact; the components have tests of their own. */
+const appOnly: Values = { mongodb: { enabled: false }, redis: { enabled: false }, monitoring: { enabled: false }, backup: { enabled: false } };
+
 function values(override: Values = {}): Values {
-  return coalesce(defaults, override) as Values;
+  return coalesce(coalesce(defaults, appOnly), override) as Values;
 }
 
 const connections = { mongodb: { existingSecret: 'techshop-connections' }, redis: { existingSecret: 'techshop-connections' } };
@@ -52,7 +57,7 @@ function shipped(env: string): Values {
   const file = `values/values-${env}.yaml`;
   const source = parseYamlSource(file, readFileSync(join(repoRoot, file)));
   expect(source.diagnostics).toEqual([]);
-  return values(source.value as Values);
+  return coalesce(defaults, source.value) as Values;
 }
 
 describe('the shipped values pass every rule', () => {
@@ -60,9 +65,11 @@ describe('the shipped values pass every rule', () => {
     expect(checkRules(shipped(env))).toEqual([]);
   });
 
-  it('RULES holds all nine rules', () => {
+  it('RULES holds all eleven rules', () => {
     expect(RULES).toEqual(
       expect.arrayContaining([
+        backupMatchesDatabases,
+        monitoringTargetsMatch,
         quotaHoldsWorkloads,
         pdbSatisfiable,
         hpaRange,
@@ -74,13 +81,13 @@ describe('the shipped values pass every rule', () => {
         requestsWithinLimits,
       ]),
     );
-    expect(RULES).toHaveLength(9);
+    expect(RULES).toHaveLength(11);
   });
 });
 
 describe('workloadDemands', () => {
   it('prod: HPA max 10 + surge 1 = 11 app pods, plus the helm test pod', () => {
-    expect(workloadDemands(shipped('prod'))).toEqual([
+    expect(workloadDemands(shipped('prod')).slice(0, 2)).toEqual([
       {
         component: 'app',
         pods: 11,
@@ -90,8 +97,41 @@ describe('workloadDemands', () => {
         limitsMemory: 11 * 512 * 2 ** 20,
         explain: 'app 11 pods (HPA max 10 + surge 1)',
       },
-      { component: 'test', pods: 1, requestsCpu: 10, requestsMemory: 16 * 2 ** 20, limitsCpu: 100, limitsMemory: 32 * 2 ** 20, explain: 'helm test 1 pod' },
+      { component: 'app-test', pods: 1, requestsCpu: 10, requestsMemory: 16 * 2 ** 20, limitsCpu: 100, limitsMemory: 32 * 2 ** 20, explain: 'helm test (app) 1 pod' },
     ]);
+  });
+
+  it('prod counts every component the release runs', () => {
+    const demands = workloadDemands(shipped('prod'));
+    expect(demands.map((d) => `${d.component}:${d.pods}`)).toEqual([
+      'app:11',
+      'app-test:1',
+      'mongodb:3',
+      'mongodb-test:1',
+      'redis:6',
+      'redis-jobs:3',
+      'backup:2',
+      'backup-verify:1',
+      'prometheus:1',
+      'alertmanager:2',
+      'grafana:2',
+      'monitoring-test:1',
+    ]);
+    // a MongoDB member is mongod (500m/1Gi) + bootstrap sidecar (20m/128Mi) + exporter (20m/64Mi)
+    const mongodb = demands.find((d) => d.component === 'mongodb');
+    expect([mongodb?.requestsCpu, mongodb?.requestsMemory]).toEqual([3 * 540, 3 * 1216 * 2 ** 20]);
+    // a Redis pod is redis (250m/256Mi) + exporter (25m/32Mi); 3 primaries x (1 + 1 replica)
+    const redis = demands.find((d) => d.component === 'redis');
+    expect([redis?.requestsCpu, redis?.limitsMemory]).toEqual([6 * 275, 6 * 576 * 2 ** 20]);
+  });
+
+  it('operator-mode monitoring runs no pods; a standalone MongoDB has one member and no oplog job', () => {
+    const demands = workloadDemands(
+      coalesce(defaults, { monitoring: { mode: 'operator' }, backup: { enabled: true, mongodb: { architecture: 'standalone' } } }) as Values,
+    );
+    expect(demands.map((d) => d.component)).not.toContain('prometheus');
+    expect(demands.find((d) => d.component === 'mongodb')?.pods).toBe(1);
+    expect(demands.find((d) => d.component === 'backup')?.explain).toBe('backup 1 job pod(s) (full)');
   });
 
   it('without an HPA counts replicaCount, and a percentage surge rounds up', () => {
@@ -122,18 +162,18 @@ describe('quotaHoldsWorkloads', () => {
         path: ['resourceQuota', 'hard', 'requests.cpu'],
         rule: 'quota-capacity',
         message:
-          'quota requests.cpu 4 cannot hold the release at full scale: it needs 7760m (app 31 pods (HPA max 30 + surge 1): 7750m; helm test 1 pod: 10m)',
+          'quota requests.cpu 4 cannot hold the release at full scale: it needs 7760m (app 31 pods (HPA max 30 + surge 1): 7750m; helm test (app) 1 pod: 10m)',
       },
       {
         path: ['resourceQuota', 'hard', 'limits.cpu'],
         rule: 'quota-capacity',
         message:
-          'quota limits.cpu 8 cannot hold the release at full scale: it needs 15600m (app 31 pods (HPA max 30 + surge 1): 15500m; helm test 1 pod: 100m)',
+          'quota limits.cpu 8 cannot hold the release at full scale: it needs 15600m (app 31 pods (HPA max 30 + surge 1): 15500m; helm test (app) 1 pod: 100m)',
       },
       {
         path: ['resourceQuota', 'hard', 'pods'],
         rule: 'quota-capacity',
-        message: 'quota pods 20 cannot hold the release at full scale: it needs 32 (app 31 pods (HPA max 30 + surge 1): 31; helm test 1 pod: 1)',
+        message: 'quota pods 20 cannot hold the release at full scale: it needs 32 (app 31 pods (HPA max 30 + surge 1): 31; helm test (app) 1 pod: 1)',
       },
     ]);
   });
@@ -141,7 +181,7 @@ describe('quotaHoldsWorkloads', () => {
   it('memory: 7952Mi needed does not fit 7Gi', () => {
     const findings = quotaHoldsWorkloads(prodLike({ autoscaling: { maxReplicas: 30 } }, quota({ 'requests.memory': '7Gi' })));
     expect(findings.filter((f) => f.path.includes('requests.memory')).map((f) => f.message)).toEqual([
-      'quota requests.memory 7Gi cannot hold the release at full scale: it needs 7952Mi (app 31 pods (HPA max 30 + surge 1): 7936Mi; helm test 1 pod: 16Mi)',
+      'quota requests.memory 7Gi cannot hold the release at full scale: it needs 7952Mi (app 31 pods (HPA max 30 + surge 1): 7936Mi; helm test (app) 1 pod: 16Mi)',
     ]);
   });
 
@@ -151,7 +191,7 @@ describe('quotaHoldsWorkloads', () => {
     const at = (pods: string) => quotaHoldsWorkloads(prodLike(app, quota({ pods })));
     expect(at('14')).toEqual([]);
     expect(at('13').map((f) => f.message)).toEqual([
-      'quota pods 13 cannot hold the release at full scale: it needs 14 (app 13 pods (HPA max 10 + surge 3): 13; helm test 1 pod: 1)',
+      'quota pods 13 cannot hold the release at full scale: it needs 14 (app 13 pods (HPA max 10 + surge 3): 13; helm test (app) 1 pod: 1)',
     ]);
   });
 
@@ -161,7 +201,7 @@ describe('quotaHoldsWorkloads', () => {
     );
     // 5 * 250m + 10m = 1260m > 1
     expect(findings.map((f) => f.message)).toEqual([
-      'quota requests.cpu 1 cannot hold the release at full scale: it needs 1260m (app 5 pods (4 replicas + surge 1): 1250m; helm test 1 pod: 10m)',
+      'quota requests.cpu 1 cannot hold the release at full scale: it needs 1260m (app 5 pods (4 replicas + surge 1): 1250m; helm test (app) 1 pod: 10m)',
     ]);
   });
 
@@ -348,5 +388,52 @@ describe('checkRules', () => {
       auth: { jwtSecret: 'x', existingSecret: 'y' },
     });
     expect(checkRules(bad).map((f) => f.rule)).toEqual(['hpa-range', 'rollout', 'credential-source']);
+  });
+});
+
+describe('monitoringTargetsMatch', () => {
+  it('accepts targets that follow the databases', () => {
+    expect(monitoringTargetsMatch(coalesce(defaults, {}) as Values)).toEqual([]);
+    expect(monitoringTargetsMatch(coalesce(defaults, { redis: { enabled: false }, monitoring: { targets: { redis: { enabled: false } } } }) as Values)).toEqual([]);
+  });
+
+  it('flags a target whose database is off, and a database nobody scrapes', () => {
+    expect(monitoringTargetsMatch(coalesce(defaults, { redis: { enabled: false } }) as Values)).toEqual([
+      { path: ['monitoring', 'targets', 'redis', 'enabled'], rule: 'monitoring-targets', message: 'is true but redis.enabled is false: set them alike' },
+    ]);
+    expect(monitoringTargetsMatch(coalesce(defaults, { monitoring: { targets: { mongodb: { enabled: false } } } }) as Values)).toEqual([
+      { path: ['monitoring', 'targets', 'mongodb', 'enabled'], rule: 'monitoring-targets', message: 'is false but mongodb.enabled is true: set them alike' },
+    ]);
+  });
+});
+
+describe('backupMatchesDatabases', () => {
+  const withBackup = (override: Values): Values => coalesce(defaults, coalesce({ backup: { enabled: true } }, override)) as Values;
+
+  it('accepts a backup that matches the MongoDB architecture', () => {
+    expect(backupMatchesDatabases(withBackup({}))).toEqual([]);
+    expect(backupMatchesDatabases(coalesce(defaults, {}) as Values)).toEqual([]); // backup off
+  });
+
+  it('flags an architecture mismatch, a missing MongoDB and an RDB copy Redis would refuse', () => {
+    expect(backupMatchesDatabases(withBackup({ mongodb: { architecture: 'replicaset', replicaCount: 3 } }))).toEqual([
+      {
+        path: ['backup', 'mongodb', 'architecture'],
+        rule: 'backup-target',
+        message: 'is standalone but mongodb.architecture is replicaset: oplog dumps and incremental backups depend on it',
+      },
+    ]);
+    expect(backupMatchesDatabases(withBackup({ mongodb: { enabled: false } }))[0]?.message).toBe(
+      "backups need this release's MongoDB (mongodb.enabled is false)",
+    );
+    expect(backupMatchesDatabases(withBackup({ backup: { redis: { rdbCopy: { enabled: true } } } }))[0]?.path).toEqual([
+      'backup',
+      'redis',
+      'rdbCopy',
+      'enabled',
+    ]);
+    expect(
+      backupMatchesDatabases(withBackup({ backup: { redis: { rdbCopy: { enabled: true } } }, redis: { networkPolicy: { allowBackup: true } } })),
+    ).toEqual([]);
   });
 });

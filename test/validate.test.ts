@@ -102,9 +102,9 @@ const CASES: Case[] = [
   {
     fixture: 'values-prod.quota-too-small.yaml',
     expected: [
-      e('rule/quota-capacity', 48, 5, 'resourceQuota.hard["requests.cpu"]', 'quota requests.cpu 8 cannot hold the release at full scale: it needs 10660m (app 31 pods (HPA max 30 + surge 1): 7750m; helm test (app) 1 pod: 10m; mongodb 3 member(s) (mongod + bootstrap + exporter): 870m'),
-      e('rule/quota-capacity', 50, 5, 'resourceQuota.hard["limits.cpu"]', 'quota limits.cpu 16 cannot hold the release at full scale: it needs 24150m'),
-      e('rule/quota-capacity', 53, 5, 'resourceQuota.hard.pods', 'quota pods 40 cannot hold the release at full scale: it needs 50 (app 31 pods (HPA max 30 + surge 1): 31'),
+      e('rule/quota-capacity', 48, 5, 'resourceQuota.hard["requests.cpu"]', 'quota requests.cpu 8 cannot hold the release at full scale: it needs 11110m (app 31 pods (HPA max 30 + surge 1): 7750m; helm test (app) 1 pod: 10m; mongodb 3 member(s) (mongod + bootstrap + exporter): 870m'),
+      e('rule/quota-capacity', 50, 5, 'resourceQuota.hard["limits.cpu"]', 'quota limits.cpu 16 cannot hold the release at full scale: it needs 26150m'),
+      e('rule/quota-capacity', 53, 5, 'resourceQuota.hard.pods', 'quota pods 40 cannot hold the release at full scale: it needs 53 (app 31 pods (HPA max 30 + surge 1): 31'),
     ],
   },
   { fixture: 'values-prod.pdb-min-available-3.yaml', expected: [e('rule/pdb-satisfiable', 27, 5, 'app.pdb.minAvailable', 'minAvailable 3 needs more than the 3 replica(s)')] },
@@ -168,6 +168,7 @@ describe('bad values corpus', () => {
     expect(validator.validate('values/values-staging.yaml', bytes)).toEqual([]);
     const asProd = validator.validate('values/values-staging.yaml', bytes, 'prod');
     expect(asProd.map(brief)).toEqual([
+      { rule: 'profile/prod', line: 72, column: 5, path: 'backup.retention.remoteDays' },
       { rule: 'profile/prod', line: 1, column: 1, path: 'monitoring.kubeStateMetrics.enabled' },
       { rule: 'profile/prod', line: 1, column: 1, path: 'monitoring.grafana.admin.existingSecret' },
       { rule: 'profile/prod', line: 24, column: 5, path: 'app.autoscaling.minReplicas' },
