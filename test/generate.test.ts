@@ -4,8 +4,25 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chartSchema, generatedFiles, replaceTable, staleFiles, SCHEMA_OF_CHART, withoutRequired } from '../scripts/lib/generate.ts';
 import { loadSchemaSources, walkProperties, type JsonSchema } from '../scripts/lib/schema-source.ts';
+import { umbrellaChart } from '../scripts/lib/paths.ts';
+import { chartDefaults, readChartMeta } from '../scripts/lib/values.ts';
 
 const sources = loadSchemaSources();
+
+/** Each chart's main image repository in its values.yaml, at that path. */
+const IMAGE_REPOSITORY_DEFAULT: Record<string, { path: string[]; repository: string }> = {
+  app: { path: ['image', 'repository'], repository: 'techshop/app' },
+  mongodb: { path: ['image', 'repository'], repository: 'library/mongo' },
+  redis: { path: ['image', 'repository'], repository: 'redis' },
+  monitoring: { path: ['prometheus', 'image', 'repository'], repository: 'prom/prometheus' },
+  backup: { path: ['images', 'mongodb', 'repository'], repository: 'mongo' },
+};
+
+function valueAt(values: unknown, path: string[]): unknown {
+  let node = values;
+  for (const key of path) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+  return node;
+}
 
 describe('generated files', () => {
   it('are up to date (run npm run generate when this fails)', () => {
@@ -59,9 +76,26 @@ describe('values schemas', () => {
     });
 
     it(`${chart}: documents the defaults of values.yaml`, () => {
-      const props = schema.properties as Record<string, JsonSchema>;
-      const image = (chart === 'app' ? props.image : (props.app?.properties as Record<string, JsonSchema>).image) as JsonSchema;
-      expect((image.properties as Record<string, JsonSchema>).repository?.default).toBe('techshop/app');
+      // The umbrella documents each subchart's default under the dependency's key.
+      const checks: { path: string[]; repository: string }[] = [];
+      const own = IMAGE_REPOSITORY_DEFAULT[chart];
+      if (own) checks.push(own);
+      if (chart === umbrellaChart) {
+        for (const dep of readChartMeta(chart).dependencies ?? []) {
+          if (readChartMeta(dep.name).type === 'library') continue;
+          const sub = IMAGE_REPOSITORY_DEFAULT[dep.name];
+          if (!sub) throw new Error(`no image default expected for dependency ${dep.name}`);
+          checks.push({ path: [dep.alias ?? dep.name, ...sub.path], repository: sub.repository });
+        }
+      }
+      expect(checks.length).toBeGreaterThan(0);
+      for (const { path, repository } of checks) {
+        let node: JsonSchema | undefined = schema;
+        for (const key of path) node = (node?.properties as Record<string, JsonSchema> | undefined)?.[key];
+        expect(node?.default, path.join('.')).toBe(repository);
+        // and the value really is the chart's values.yaml default (the subchart's for the umbrella)
+        expect(valueAt(chartDefaults(chart), path), path.join('.')).toBe(repository);
+      }
     });
   }
 

@@ -6,7 +6,8 @@ import { archiveContentDigest, contentDigest, fileDigest, readChartArchive, read
 import { run } from '../scripts/lib/exec.ts';
 import { helmMatrix, type HelmBinary } from '../scripts/lib/helm.ts';
 import { packageCharts, signOptionsFrom } from '../scripts/lib/package.ts';
-import { chartNames, chartsDir } from '../scripts/lib/paths.ts';
+import { chartNames, chartsDir, umbrellaChart } from '../scripts/lib/paths.ts';
+import { readChartMeta } from '../scripts/lib/values.ts';
 
 let work: string;
 let charts: string;
@@ -76,7 +77,7 @@ describe('packageCharts', () => {
         if (round === 1) await new Promise((r) => setTimeout(r, 1100)); // a new second for tar mtimes
       }
       const [first, second] = runs as [typeof runs[0], typeof runs[0]];
-      expect(first.map((c) => `${c.name}-${c.version}`)).toEqual(['common-0.1.0', 'app-0.1.0', 'techshop-0.1.0']);
+      expect(first.map((c) => `${c.name}-${c.version}`)).toEqual(chartNames.map((name) => `${name}-${readChartMeta(name).version}`));
       expect(second.map((c) => c.contentDigest)).toEqual(first.map((c) => c.contentDigest));
       for (const c of first) {
         expect(archiveContentDigest(c.file)).toBe(c.contentDigest);
@@ -95,6 +96,10 @@ describe('packageCharts', () => {
     expect(files).toContain('techshop/Chart.yaml');
     expect(files).toContain('techshop/charts/app/Chart.yaml');
     expect(files).toContain('techshop/charts/common/Chart.yaml');
+    // every dependency of the umbrella's Chart.yaml, and every other chart of the repository
+    const deps = (readChartMeta(umbrellaChart).dependencies ?? []).map((d) => d.name);
+    expect([...deps].sort()).toEqual(chartNames.filter((n) => n !== umbrellaChart).sort());
+    for (const dep of deps) expect(files).toContain(`techshop/charts/${dep}/Chart.yaml`);
   });
 
   it('leaves the output directory untouched when a chart fails to package', async () => {

@@ -18,6 +18,9 @@ import {
 } from '../scripts/lib/policy.ts';
 import { helms, renderEnv } from './helpers/render.ts';
 
+/** Kinds that run pods (written out here, not taken from the checker under test). */
+const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Pod'];
+
 function fixture(name: string): K8sObject[] {
   return parseManifests(readFileSync(join(repoRoot, 'test', 'fixtures', 'manifests', name), 'utf8'));
 }
@@ -36,8 +39,30 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('real charts,
     const load = async () => (objects ??= await renderEnv(helm, env));
 
     it('checks every pod template, the helm test pod included', async () => {
-      const names = podTemplates(await load()).map((t) => t.object).sort();
-      expect(names).toEqual(['Deployment/shop-app', 'Pod/shop-test-health']);
+      const rendered = await load();
+      const names = podTemplates(rendered).map((t) => t.object).sort();
+      // every object of the render that runs pods, whichever chart it comes from
+      const workloads = rendered.filter((o) => WORKLOAD_KINDS.includes(o.kind)).map((o) => `${o.kind}/${o.metadata.name}`).sort();
+      expect(names).toEqual(workloads);
+      expect(new Set(names).size).toBe(names.length);
+      // the components of the umbrella, each with its helm test pod
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'Deployment/shop-app',
+          'StatefulSet/shop-mongodb',
+          'StatefulSet/shop-redis',
+          'StatefulSet/shop-prometheus',
+          'Deployment/shop-alertmanager',
+          'Deployment/shop-grafana',
+          'Pod/shop-test-health',
+          'Pod/shop-mongodb-test',
+          'Pod/shop-redis-test',
+          'Pod/shop-monitoring-test',
+        ]),
+      );
+      // backup is off by default (dev) and on in staging and prod: the dump, the oplog slices (replica set) and the verification
+      const backups = names.filter((n) => n.startsWith('CronJob/shop-backup') || n.startsWith('Job/shop-backup'));
+      expect(backups).toEqual(env === 'dev' ? [] : ['CronJob/shop-backup', 'CronJob/shop-backup-oplog', 'CronJob/shop-backup-verify']);
     });
 
     it('meets Pod Security Standards restricted and the house rules', async () => {
@@ -52,6 +77,11 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('real charts,
       expect(app).toBeDefined();
       const names = policiesSelecting(rendered, app!.labels, app!.namespace).map((p) => p.metadata.name).sort();
       expect(names).toEqual(['shop-app', 'shop-default-deny']);
+      // and so is every other pod: none relies on the default deny alone
+      for (const template of podTemplates(rendered)) {
+        const own = policiesSelecting(rendered, template.labels, template.namespace).map((p) => p.metadata.name).filter((n) => n !== 'shop-default-deny');
+        expect(own, template.object).not.toEqual([]);
+      }
     });
 
     it('would catch a weakened helm test pod or a missing policy in this render', async () => {
@@ -64,8 +94,30 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('real charts,
         { rule: 'allowPrivilegeEscalation', container: 'health', level: 'restricted' },
         { rule: 'runAsUser', level: 'restricted' },
       ]);
-      const withoutTestPolicies = weakened.filter((o) => !(o.kind === 'NetworkPolicy' && o.metadata.name !== 'shop-app'));
+      // without the policies that select the test pod (its own and the default deny), exactly that pod is uncovered
+      const testTemplate = podTemplates(weakened).find((t) => t.object === 'Pod/shop-test-health')!;
+      const selectingTest = policiesSelecting(weakened, testTemplate.labels, testTemplate.namespace).map((p) => p.metadata.name).sort();
+      expect(selectingTest).toEqual(['shop-default-deny', 'shop-test']);
+      const withoutTestPolicies = weakened.filter((o) => !(o.kind === 'NetworkPolicy' && selectingTest.includes(o.metadata.name)));
       expect(checkNetworkPolicyCoverage(withoutTestPolicies).map((f) => `${f.rule} ${f.object}`)).toEqual(['uncovered Pod/shop-test-health']);
+      // with the app's policy alone, every other pod is uncovered
+      const appPolicyOnly = weakened.filter((o) => !(o.kind === 'NetworkPolicy' && o.metadata.name !== 'shop-app'));
+      const others = podTemplates(weakened).map((t) => t.object).filter((n) => n !== 'Deployment/shop-app').sort();
+      expect(others).toContain('Pod/shop-test-health');
+      expect(checkNetworkPolicyCoverage(appPolicyOnly).map((f) => `${f.rule} ${f.object}`).sort()).toEqual(others.map((n) => `uncovered ${n}`));
+    });
+
+    it('would catch a weakened pod of any component in this render', async () => {
+      const rendered = await load();
+      for (const template of podTemplates(rendered)) {
+        const weakened = structuredClone(rendered);
+        const object = podTemplates(weakened).find((t) => t.object === template.object)!;
+        const container = object.spec.containers[0];
+        container.securityContext = { ...container.securityContext, allowPrivilegeEscalation: true };
+        expect(summary(checkPodSecurityRestricted(weakened), template.object), template.object).toEqual([
+          { rule: 'allowPrivilegeEscalation', container: container.name, level: 'restricted' },
+        ]);
+      }
     });
   });
 });

@@ -8,7 +8,8 @@ import { archiveContentDigest, fileDigest } from '../scripts/lib/chart-archive.t
 import { run } from '../scripts/lib/exec.ts';
 import { helmMatrix, type HelmBinary } from '../scripts/lib/helm.ts';
 import { packageCharts } from '../scripts/lib/package.ts';
-import { chartNames, chartsDir } from '../scripts/lib/paths.ts';
+import { chartNames, chartsDir, umbrellaChart } from '../scripts/lib/paths.ts';
+import { readChartMeta } from '../scripts/lib/values.ts';
 import {
   compareSemver,
   describeArchive,
@@ -34,6 +35,8 @@ let chartsRepackaged: ChartToPublish[];
 let appChanged: ChartToPublish;
 /** app bumped to 0.2.0. */
 let appNext: ChartToPublish;
+/** Every chart of the repository, in dependency order (the library first, the umbrella last). */
+const allCharts: string[] = [...chartNames];
 
 function byName(list: ChartToPublish[], name: string): ChartToPublish {
   const found = list.find((c) => c.name === name);
@@ -112,11 +115,11 @@ describe('publishing to a chart repository directory', () => {
 
   it('copies the archives and writes an index.yaml that describes them', () => {
     const plan = publishToRepo(charts, repo, { now: firstRelease });
-    expect(plan.add.map((c) => c.name)).toEqual(['common', 'app', 'techshop']);
+    expect(plan.add.map((c) => c.name)).toEqual(allCharts);
     const index = readIndex(repo);
     expect(index.apiVersion).toBe('v1');
     expect(index.generated).toBe(firstRelease.toISOString());
-    expect(Object.keys(index.entries)).toEqual(['app', 'common', 'techshop']);
+    expect(Object.keys(index.entries)).toEqual([...allCharts].sort());
     for (const chart of charts) {
       const entries = index.entries[chart.name] ?? [];
       expect(entries).toHaveLength(1);
@@ -126,8 +129,16 @@ describe('publishing to a chart repository directory', () => {
       expect(entry.digest).toBe(fileDigest(join(repo, file)));
       expect(archiveContentDigest(join(repo, file))).toBe(chart.contentDigest);
     }
-    expect(index.entries.techshop?.[0]?.dependencies).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'app', condition: 'app.enabled' })]));
-    expect(readdirSync(repo).sort()).toEqual(['app-0.1.0.tgz', 'common-0.1.0.tgz', 'index.yaml', 'techshop-0.1.0.tgz']);
+    // The umbrella's entry lists every dependency of its Chart.yaml, each subchart behind <name>.enabled.
+    const declared = readChartMeta(umbrellaChart).dependencies ?? [];
+    expect(declared.map((d) => d.name)).toEqual(allCharts.filter((n) => n !== umbrellaChart));
+    const listed = index.entries[umbrellaChart]?.[0]?.dependencies ?? [];
+    expect(listed).toHaveLength(declared.length);
+    for (const dep of declared) {
+      const subchart = readChartMeta(dep.name).type !== 'library';
+      expect(listed).toContainEqual(expect.objectContaining({ name: dep.name, version: dep.version, ...(subchart ? { condition: `${dep.alias ?? dep.name}.enabled` } : {}) }));
+    }
+    expect(readdirSync(repo).sort()).toEqual([...allCharts.map((n) => `${n}-0.1.0.tgz`), 'index.yaml'].sort());
   });
 
   it('changes nothing when the same content is published again, even in other archive bytes', () => {
@@ -136,7 +147,7 @@ describe('publishing to a chart repository directory', () => {
     for (const again of [charts, chartsRepackaged]) {
       const plan = publishToRepo(again, repo);
       expect(plan.add).toEqual([]);
-      expect(plan.unchanged).toHaveLength(3);
+      expect(plan.unchanged).toHaveLength(allCharts.length);
       expect(snapshot(repo)).toEqual(before);
     }
   });
@@ -189,7 +200,7 @@ describe('publishing to a chart repository directory', () => {
       const env = isolatedHelmEnv(home);
       await helmOk(helm, ['repo', 'add', 'techshop', `http://${server.address}`], env);
       const found = JSON.parse(await helmOk(helm, ['search', 'repo', 'techshop/', '--versions', '--output', 'json'], env)) as { name: string; version: string }[];
-      expect(found.map((f) => `${f.name}@${f.version}`).sort()).toEqual(['techshop/app@0.1.0', 'techshop/app@0.2.0', 'techshop/common@0.1.0', 'techshop/techshop@0.1.0']);
+      expect(found.map((f) => `${f.name}@${f.version}`).sort()).toEqual([...allCharts.map((n) => `techshop/${n}@0.1.0`), 'techshop/app@0.2.0'].sort());
       const dest = join(home, 'pulled');
       mkdirSync(dest);
       for (const [name, version] of [['techshop', '0.1.0'], ['app', '0.2.0']] as const) {
@@ -228,7 +239,7 @@ describe('publishing to an OCI registry', () => {
 
   it('pushes every chart, and helm pulls back the same content', async () => {
     const plan = await publishToOci(charts, { helm: helm4.path, ref, plainHttp: true, env });
-    expect(plan.add.map((c) => c.name)).toEqual(['common', 'app', 'techshop']);
+    expect(plan.add.map((c) => c.name)).toEqual(allCharts);
     const dest = mkdtempSync(join(work, 'oci-pulled-'));
     for (const chart of charts) {
       await helmOk(helm4, ['pull', `${ref}/${chart.name}`, '--version', chart.version, '--plain-http', '--destination', dest], env);
@@ -242,7 +253,7 @@ describe('publishing to an OCI registry', () => {
 
     const again = await publishToOci(chartsRepackaged, { helm: helm4.path, ref, plainHttp: true, env });
     expect(again.add).toEqual([]);
-    expect(again.unchanged).toHaveLength(3);
+    expect(again.unchanged).toHaveLength(allCharts.length);
 
     const attempt = publishToOci([appNext, appChanged], { helm: helm4.path, ref, plainHttp: true, env });
     await expect(attempt).rejects.toThrow(PublishConflictError);
@@ -256,9 +267,9 @@ describe('publishing to an OCI registry', () => {
 
   it('reads the registry the same way with helm 3', async () => {
     const seen = await planOciPublish(charts, { helm: helm3.path, ref, plainHttp: true, env });
-    expect(seen.unchanged).toHaveLength(3);
+    expect(seen.unchanged).toHaveLength(allCharts.length);
     const empty = await planOciPublish(charts, { helm: helm3.path, ref: `oci://${registry.address}/elsewhere`, plainHttp: true, env });
-    expect(empty.add).toHaveLength(3);
+    expect(empty.add).toHaveLength(allCharts.length);
   });
 
   it('stops on registry errors instead of taking them for "not published"', async () => {

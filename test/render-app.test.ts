@@ -1,7 +1,11 @@
 // Renders the umbrella for every environment under Helm 4 and Helm 3 and
 // checks the app's objects field by field.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { chartNames, umbrellaChart, valuesFile, type Environment } from '../scripts/lib/paths.ts';
 import { findObject, podSpecOf, type K8sObject } from '../scripts/lib/render.ts';
+import { coalesce, readChartMeta, readChartValues, type Values } from '../scripts/lib/values.ts';
 import { byKind, helms, renderEnv } from './helpers/render.ts';
 
 const EXPECTED = {
@@ -9,6 +13,69 @@ const EXPECTED = {
   staging: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' }, replicas: undefined },
   prod: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' }, replicas: undefined },
 } as const;
+
+/** The charts that render objects (every chart but the library), each with its Chart.yaml version. */
+const RENDERING_CHARTS = chartNames.filter((name) => readChartMeta(name).type !== 'library');
+
+/** What helm merges for an environment: the umbrella's values.yaml under values/values-<env>.yaml. */
+function environmentValues(env: Environment): Values {
+  return coalesce(readChartValues(umbrellaChart), parse(readFileSync(valuesFile(env), 'utf8'))) as Values;
+}
+
+/** The Secrets holding the database passwords (global.<db>.existingSecret, else the release's generated one). */
+const DATABASE_SECRETS = {
+  dev: { mongodb: 'shop-mongodb', redis: 'shop-redis' },
+  staging: { mongodb: 'techshop-mongodb', redis: 'techshop-redis' },
+  prod: { mongodb: 'techshop-mongodb', redis: 'techshop-redis' },
+} as const;
+
+/** The app's whole env, in order: $(VAR) expansion only sees variables defined earlier in the list. */
+function expectedAppEnv(env: Environment) {
+  const configMap = (name: string, key: string) => ({ valueFrom: { configMapKeyRef: { name, key } } });
+  const secret = (name: string, key: string) => ({ valueFrom: { secretKeyRef: { name, key } } });
+  return [
+    { name: 'NODE_ENV', value: env === 'dev' ? 'development' : 'production' },
+    { name: 'PORT', value: '3000' },
+    { name: 'MONGODB_DATABASE', ...configMap('shop-mongodb', 'database') },
+    { name: 'MONGODB_HOSTS', ...configMap('shop-mongodb', 'hosts') },
+    { name: 'MONGODB_OPTIONS', ...configMap('shop-mongodb', 'options') },
+    { name: 'MONGODB_USERNAME', ...configMap('shop-mongodb', 'username') },
+    { name: 'MONGODB_PASSWORD', ...secret(DATABASE_SECRETS[env].mongodb, 'mongodb-password') },
+    { name: 'MONGODB_URI', value: 'mongodb://$(MONGODB_USERNAME):$(MONGODB_PASSWORD)@$(MONGODB_HOSTS)/$(MONGODB_DATABASE)?$(MONGODB_OPTIONS)' },
+    { name: 'REDIS_CLUSTER', ...configMap('shop-redis-connection', 'cluster') },
+    { name: 'REDIS_CLUSTER_NODES', ...configMap('shop-redis-connection', 'nodes') },
+    { name: 'REDIS_HOST', ...configMap('shop-redis-connection', 'host') },
+    { name: 'REDIS_PORT', ...configMap('shop-redis-connection', 'port') },
+    { name: 'REDIS_PASSWORD', ...secret(DATABASE_SECRETS[env].redis, 'redis-password') },
+    { name: 'REDIS_URL', value: 'redis://:$(REDIS_PASSWORD)@$(REDIS_HOST):$(REDIS_PORT)' },
+    { name: 'JWT_SECRET', ...secret(env === 'dev' ? 'shop-app' : 'techshop-app-secrets', 'jwt-secret') },
+  ];
+}
+
+/** Env entries with a literal value that hold a credential: a secret-looking name, or a URL whose user info is not made only of $(VAR) references. */
+function literalCredentials(env: { name: string; value?: string }[]) {
+  return env.filter((e) => {
+    if (e.value === undefined) return false;
+    if (/SECRET|PASSWORD|TOKEN|KEY/.test(e.name)) return true;
+    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^@/]*)@/i.exec(e.value)?.[1];
+    return userinfo !== undefined && userinfo.replace(/\$\([A-Z_]+\)/g, '').replace(/^:/, '') !== '';
+  });
+}
+
+/** Whether a PDB leaves no eviction possible for the pods it selects (at their minimum replica count). */
+function blocksEveryEviction(objects: K8sObject[], pdb: K8sObject): boolean {
+  const selector: Record<string, string> = pdb.spec.selector.matchLabels;
+  const workloads = objects.filter(
+    (o) => ['Deployment', 'StatefulSet'].includes(o.kind) && Object.entries(selector).every(([k, v]) => o.spec.template.metadata.labels?.[k] === v),
+  );
+  expect(workloads, `workloads selected by PDB ${pdb.metadata.name}`).not.toEqual([]);
+  return workloads.some((w) => {
+    const hpa = byKind(objects, 'HorizontalPodAutoscaler').find((h) => h.spec.scaleTargetRef.kind === w.kind && h.spec.scaleTargetRef.name === w.metadata.name);
+    const replicas: number = hpa ? hpa.spec.minReplicas : (w.spec.replicas ?? 1);
+    if (pdb.spec.maxUnavailable !== undefined) return pdb.spec.maxUnavailable === 0 || pdb.spec.maxUnavailable === '0%';
+    return typeof pdb.spec.minAvailable === 'number' ? pdb.spec.minAvailable >= replicas : pdb.spec.minAvailable === '100%';
+  });
+}
 
 function appContainer(deployment: K8sObject) {
   const container = podSpecOf(deployment).containers.find((c: { name: string }) => c.name === 'app');
@@ -28,13 +95,45 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     const load = async () => (objects ??= await renderEnv(helm, env));
 
     it('names every object <release>-<component> and labels it with the standard set', async () => {
-      for (const object of await load()) {
-        expect(object.metadata.name).toMatch(/^shop-[a-z-]+$/);
+      const objects = await load();
+      const chartLabels = new Map(RENDERING_CHARTS.map((name) => [`${name}-${readChartMeta(name).version}`, name]));
+      const seen = new Set<string>();
+      for (const object of objects) {
+        const ref = `${object.kind}/${object.metadata.name}`;
         const labels = object.metadata.labels ?? {};
-        expect(labels['app.kubernetes.io/instance']).toBe('shop');
-        expect(labels['app.kubernetes.io/managed-by']).toBe('Helm');
-        expect(labels['helm.sh/chart']).toMatch(/^(app|techshop)-\d+\.\d+\.\d+$/);
-        expect(labels['app.kubernetes.io/component']).toBeTruthy();
+        expect(labels['app.kubernetes.io/instance'], ref).toBe('shop');
+        expect(labels['app.kubernetes.io/managed-by'], ref).toBe('Helm');
+        expect(labels['app.kubernetes.io/part-of'], ref).toBe('techshop');
+        expect(labels['app.kubernetes.io/version'], ref).toBeTruthy();
+        // helm.sh/chart of app|mongodb|redis|monitoring|backup|techshop, at the version of its Chart.yaml
+        expect([...chartLabels.keys()], ref).toContain(labels['helm.sh/chart']);
+        const chart = chartLabels.get(labels['helm.sh/chart'] ?? '')!;
+        seen.add(chart);
+        expect(labels['app.kubernetes.io/name'], ref).toBe(chart);
+        const component = labels['app.kubernetes.io/component'];
+        expect(component, ref).toMatch(/^[a-z][a-z0-9-]*$/);
+        // shop-<component>[-suffix]; a helper object of a chart may take the chart's name instead (shop-redis-reconcile)
+        const prefixes = [`shop-${component}`, `shop-${chart}`];
+        expect(
+          prefixes.some((p) => object.metadata.name === p || object.metadata.name.startsWith(`${p}-`)),
+          `${ref} (component ${component}, chart ${chart})`,
+        ).toBe(true);
+        expect(object.metadata.name, ref).toMatch(/^shop-[a-z0-9-]+$/);
+      }
+      // every enabled subchart renders, and the umbrella itself (backup is off by default, on in staging and prod)
+      const values = environmentValues(env);
+      const enabled = RENDERING_CHARTS.filter((name) => name === umbrellaChart || (values[name] as Values | undefined)?.enabled === true);
+      expect(enabled.includes('backup')).toBe(env !== 'dev');
+      expect([...seen].sort()).toEqual([...enabled].sort());
+      // selectors use only the immutable labels
+      const immutable = ['app.kubernetes.io/component', 'app.kubernetes.io/instance', 'app.kubernetes.io/name'];
+      for (const object of objects) {
+        const selector = ['Deployment', 'StatefulSet', 'PodDisruptionBudget'].includes(object.kind)
+          ? object.spec.selector.matchLabels
+          : object.kind === 'Service'
+            ? object.spec.selector
+            : undefined;
+        if (selector) expect(Object.keys(selector).filter((k) => !immutable.includes(k)), `${object.kind}/${object.metadata.name}`).toEqual([]);
       }
     });
 
@@ -52,14 +151,36 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(container.ports).toEqual([{ name: 'http', containerPort: 3000, protocol: 'TCP' }]);
       expect(container.resources).toEqual({ requests: EXPECTED[env].requests, limits: EXPECTED[env].limits });
       expect(envVar(container, 'NODE_ENV').value).toBe(env === 'dev' ? 'development' : 'production');
-      expect(envVar(container, 'MONGODB_URI').valueFrom?.secretKeyRef).toEqual({ name: 'techshop-connections', key: 'mongodb-uri' });
-      expect(envVar(container, 'REDIS_URL').valueFrom?.secretKeyRef).toEqual({ name: 'techshop-connections', key: 'redis-url' });
-      expect(envVar(container, 'JWT_SECRET').valueFrom?.secretKeyRef).toEqual({
-        name: env === 'dev' ? 'shop-app' : 'techshop-app-secrets',
-        key: 'jwt-secret',
+      // MONGODB_* and REDIS_* are composed from the database charts' ConfigMaps and their one Secret each
+      expect(container.env).toEqual(expectedAppEnv(env));
+      expect(container.envFrom).toBeUndefined();
+      const values = environmentValues(env);
+      const global = values.global as { mongodb: { existingSecret: string }; redis: { existingSecret: string } };
+      expect(DATABASE_SECRETS[env]).toEqual({
+        mongodb: global.mongodb.existingSecret || 'shop-mongodb',
+        redis: global.redis.existingSecret || 'shop-redis',
       });
-      const literalCredentials = container.env.filter((e: { name: string; value?: string }) => /SECRET|PASSWORD|URI|URL/.test(e.name) && e.value !== undefined);
-      expect(literalCredentials).toEqual([]);
+      expect(literalCredentials(container.env)).toEqual([]);
+      // the sources exist in this render: the ConfigMaps with the keys read, without a password
+      const objects = await load();
+      const mongodbConfig = findObject(objects, 'ConfigMap', 'shop-mongodb').data ?? {};
+      expect(Object.keys(mongodbConfig)).toEqual(expect.arrayContaining(['database', 'hosts', 'options', 'username']));
+      const redisConfig = findObject(objects, 'ConfigMap', 'shop-redis-connection').data ?? {};
+      expect(Object.keys(redisConfig)).toEqual(expect.arrayContaining(['cluster', 'nodes', 'host', 'port']));
+      for (const data of [mongodbConfig, redisConfig]) expect(Object.keys(data).filter((k) => /password|secret|key/i.test(k))).toEqual([]);
+      // a generated Secret (dev) is rendered by its owner chart; an existing one (staging, prod) is not rendered at all
+      const secrets = byKind(objects, 'Secret').map((o) => o.metadata.name);
+      for (const [db, name] of Object.entries(DATABASE_SECRETS[env])) {
+        if (env === 'dev') {
+          const owner = findObject(objects, 'Secret', name);
+          expect(owner.metadata.labels?.['helm.sh/chart']).toBe(`${db}-${readChartMeta(db).version}`);
+          expect(Object.keys(owner.data ?? {})).toContain(`${db}-password`);
+        } else {
+          expect(secrets).not.toContain(name);
+          expect(secrets).not.toContain(`shop-${db}`);
+        }
+      }
+      expect(secrets).not.toContain('techshop-connections');
     });
 
     it('probes /health and /ready with the seed timings', async () => {
@@ -142,12 +263,16 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     it('renders the HPA and PDB as the environment asks', async () => {
       const objects = await load();
       const hpas = byKind(objects, 'HorizontalPodAutoscaler');
-      const pdbs = byKind(objects, 'PodDisruptionBudget');
+      // the app's PDB; the databases bring their own (checked in their render tests)
+      const appPdbs = byKind(objects, 'PodDisruptionBudget').filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === 'app');
+      for (const pdb of byKind(objects, 'PodDisruptionBudget')) expect(blocksEveryEviction(objects, pdb), `PDB ${pdb.metadata.name}`).toBe(false);
       if (env === 'dev') {
         expect(hpas).toHaveLength(0);
-        expect(pdbs).toHaveLength(0);
+        expect(appPdbs).toHaveLength(0);
         return;
       }
+      expect(hpas.map((o) => o.metadata.name)).toEqual(['shop-app']);
+      expect(appPdbs.map((o) => o.metadata.name)).toEqual(['shop-app']);
       const hpa = findObject(objects, 'HorizontalPodAutoscaler', 'shop-app');
       expect(hpa.apiVersion).toBe('autoscaling/v2');
       expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'shop-app' });
@@ -237,7 +362,13 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(limits.spec.limits[0].type).toBe('Container');
       const quotas = byKind(objects, 'ResourceQuota');
       if (env === 'dev') expect(quotas).toHaveLength(0);
-      else expect(findObject(objects, 'ResourceQuota', 'shop-quota').spec.hard.pods).toBe(env === 'prod' ? '20' : '15');
+      else {
+        // sized for the whole umbrella (app at HPA max + surge, databases, monitoring, backup jobs, test pods)
+        const hard = findObject(objects, 'ResourceQuota', 'shop-quota').spec.hard;
+        expect(hard).toEqual((environmentValues(env).resourceQuota as { hard: Record<string, string> }).hard);
+        expect([hard.pods, hard['requests.cpu'], hard['requests.memory']]).toEqual(env === 'prod' ? ['40', '8', '16Gi'] : ['25', '4', '6Gi']);
+        expect(quotas).toHaveLength(1);
+      }
       const test = findObject(objects, 'Pod', 'shop-test-health');
       expect(test.metadata.annotations?.['helm.sh/hook']).toBe('test');
       expect(podSpecOf(test).containers[0].command.at(-1)).toBe('http://shop-app:80/health');
@@ -275,9 +406,11 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
 
     it('never renders a PDB that would block every eviction', async () => {
       const objects = await renderEnv(helm, 'dev', { set: ['app.pdb.enabled=true', 'app.pdb.minAvailable=1'] });
-      expect(byKind(objects, 'PodDisruptionBudget')).toHaveLength(0);
+      expect(byKind(objects, 'PodDisruptionBudget').filter((o) => o.metadata.name === 'shop-app')).toHaveLength(0);
+      for (const pdb of byKind(objects, 'PodDisruptionBudget')) expect(blocksEveryEviction(objects, pdb), `PDB ${pdb.metadata.name}`).toBe(false);
       const three = await renderEnv(helm, 'dev', { set: ['app.pdb.enabled=true', 'app.pdb.minAvailable=2', 'app.replicaCount=3'] });
       expect(findObject(three, 'PodDisruptionBudget', 'shop-app').spec.minAvailable).toBe(2);
+      expect(blocksEveryEviction(three, findObject(three, 'PodDisruptionBudget', 'shop-app'))).toBe(false);
     });
 
     it('prefers a digest over the tag and honours global.imageRegistry', async () => {
@@ -303,7 +436,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
 
     it('composes the MongoDB URI and Redis URL from the release charts without copying a password', async () => {
       const objects = await renderEnv(helm, 'prod', {
-        set: ['app.connections.mongodb.existingSecret=', 'app.connections.redis.existingSecret=', 'global.mongodb.existingSecret=mongo-creds'],
+        set: ['app.connections.mongodb.existingSecret=', 'app.connections.redis.existingSecret=', 'global.mongodb.existingSecret=mongo-creds', 'global.redis.existingSecret=redis-creds'],
       });
       const container = appContainer(findObject(objects, 'Deployment', 'shop-app'));
       const names = container.env.map((e: { name: string }) => e.name);
@@ -314,12 +447,30 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(envVar(container, 'MONGODB_PASSWORD').valueFrom?.secretKeyRef).toEqual({ name: 'mongo-creds', key: 'mongodb-password' });
       expect(envVar(container, 'MONGODB_HOSTS').valueFrom).toEqual({ configMapKeyRef: { name: 'shop-mongodb', key: 'hosts' } });
       expect(envVar(container, 'REDIS_URL').value).toBe('redis://:$(REDIS_PASSWORD)@$(REDIS_HOST):$(REDIS_PORT)');
-      expect(envVar(container, 'REDIS_PASSWORD').valueFrom?.secretKeyRef).toEqual({ name: 'shop-redis', key: 'redis-password' });
+      expect(envVar(container, 'REDIS_PASSWORD').valueFrom?.secretKeyRef).toEqual({ name: 'redis-creds', key: 'redis-password' });
       expect(envVar(container, 'REDIS_CLUSTER').valueFrom).toEqual({ configMapKeyRef: { name: 'shop-redis-connection', key: 'cluster' } });
       const policy = findObject(objects, 'NetworkPolicy', 'shop-app');
       expect(policy.spec.egress[0].to).toEqual([
         { podSelector: { matchLabels: { 'app.kubernetes.io/instance': 'shop', 'app.kubernetes.io/component': 'mongodb' } } },
       ]);
+      expect(policy.spec.egress[1].to).toEqual([
+        { podSelector: { matchLabels: { 'app.kubernetes.io/instance': 'shop', 'app.kubernetes.io/component': 'redis' } } },
+      ]);
+      expect(literalCredentials(container.env)).toEqual([]);
+    });
+
+    it('takes the whole URI and URL from a Secret for external servers, and lets them out to any address', async () => {
+      const objects = await renderEnv(helm, 'prod', {
+        set: ['app.connections.mongodb.existingSecret=external-db', 'app.connections.redis.existingSecret=external-db'],
+      });
+      const container = appContainer(findObject(objects, 'Deployment', 'shop-app'));
+      expect(envVar(container, 'MONGODB_URI').valueFrom?.secretKeyRef).toEqual({ name: 'external-db', key: 'mongodb-uri' });
+      expect(envVar(container, 'REDIS_URL').valueFrom?.secretKeyRef).toEqual({ name: 'external-db', key: 'redis-url' });
+      const names = container.env.map((e: { name: string }) => e.name);
+      expect(names.filter((n: string) => /^(MONGODB|REDIS)_/.test(n))).toEqual(['MONGODB_URI', 'REDIS_URL']);
+      expect(literalCredentials(container.env)).toEqual([]);
+      const policy = findObject(objects, 'NetworkPolicy', 'shop-app');
+      expect(policy.spec.egress.slice(0, 2)).toEqual([{ ports: [{ protocol: 'TCP', port: 27017 }] }, { ports: [{ protocol: 'TCP', port: 6379 }] }]);
     });
 
     it('refuses a wrong type or an unknown key under app, naming the key', async () => {
