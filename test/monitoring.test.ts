@@ -273,7 +273,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         expect(labels['app.kubernetes.io/instance']).toBe('shop');
         expect(labels['app.kubernetes.io/name']).toBe('monitoring');
         expect(labels['helm.sh/chart']).toBe('monitoring-0.1.0');
-        expect(['prometheus', 'alertmanager', 'grafana', 'test']).toContain(labels['app.kubernetes.io/component']);
+        expect(['prometheus', 'alertmanager', 'grafana', 'monitoring-test']).toContain(labels['app.kubernetes.io/component']);
       }
     });
 
