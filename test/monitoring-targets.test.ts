@@ -70,7 +70,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       for (const service of services) {
         const kept = targetsOf(service);
         if (service.metadata.name === `shop-${component}-metrics`) {
-          expect(kept.map((t) => t.__address__.split(':')[1])).toEqual(pods.map(() => String(exporterPort)));
+          expect(kept.map((t) => (t.__address__ ?? '').split(':')[1])).toEqual(pods.map(() => String(exporterPort)));
           expect(kept.map((t) => t.pod)).toEqual(pods);
         } else {
           expect(kept, `${service.metadata.name} must not be scraped`).toEqual([]);
