@@ -7,6 +7,7 @@ import { buildDependencies, findObject, podSpecOf, renderChart, RELEASE_NAMESPAC
 import { chartDir } from '../scripts/lib/paths.ts';
 import { join } from 'node:path';
 import { helms } from './helpers/render.ts';
+import { restrictedPodContext } from './helpers/security.ts';
 
 const PROD = join(chartDir('backup'), 'ci', 'prod-values.yaml');
 const DEV = join(chartDir('backup'), 'ci', 'dev-values.yaml');
@@ -99,7 +100,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(checkPodSecurityRestricted(objects)).toEqual([]);
       expect(checkNetworkPolicyCoverage(objects, { releaseNamespace: RELEASE_NAMESPACE })).toEqual([]);
       for (const cron of objects.filter((o) => o.kind === 'CronJob')) {
-        expect(podSpecOf(cron).securityContext).toEqual({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } });
+        expect(podSpecOf(cron).securityContext).toEqual(restrictedPodContext(999));
         for (const c of containers(cron)) expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
       }
     }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { findObject, podSpecOf, type K8sObject } from '../scripts/lib/render.ts';
 import { byKind, helms } from './helpers/render.ts';
 import { ciValues, renderMongo } from './fixtures/mongodb/render.ts';
+import { restrictedContainerContext, restrictedPodContext } from './helpers/security.ts';
 
 const SELECTOR = {
   'app.kubernetes.io/name': 'mongodb',
@@ -37,16 +38,8 @@ const EXPECTED = {
   },
 } as const;
 
-const RESTRICTED_999 = {
-  runAsNonRoot: true,
-  runAsUser: 999,
-  runAsGroup: 999,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  privileged: false,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
+// the official mongo image's user and group
+const RESTRICTED_999 = restrictedContainerContext(999);
 
 type Container = { name: string; env?: { name: string; value?: string; valueFrom?: any }[]; [k: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -117,14 +110,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     it('runs every container restricted as uid/gid 999 with a read-only root filesystem', async () => {
       const s = await sts();
       const pod = podSpecOf(s);
-      expect(pod.securityContext).toEqual({
-        runAsNonRoot: true,
-        runAsUser: 999,
-        runAsGroup: 999,
-        fsGroup: 999,
-        fsGroupChangePolicy: 'OnRootMismatch',
-        seccompProfile: { type: 'RuntimeDefault' },
-      });
+      expect(pod.securityContext).toEqual(restrictedPodContext(999));
       expect(pod.automountServiceAccountToken).toBe(false);
       expect(pod.serviceAccountName).toBe('shop-mongodb');
       const names = allContainers(s).map((c) => c.name);

@@ -12,6 +12,7 @@ import { checkNetworkPolicyCoverage, checkPodSecurityRestricted } from '../scrip
 import { findObject, podSpecOf, RenderError, renderChart, type K8sObject, type RenderOptions } from '../scripts/lib/render.ts';
 import { helms } from './helpers/render.ts';
 import { ensureRedisChartDependencies } from './helpers/redis-server.ts';
+import { restrictedContainerContext, restrictedPodContext } from './helpers/security.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered objects are untyped YAML */
 
@@ -29,24 +30,9 @@ const DNS_PORTS = [
   { protocol: 'UDP', port: 53 },
   { protocol: 'TCP', port: 53 },
 ];
-const POD_SECURITY = {
-  runAsNonRoot: true,
-  runAsUser: 999,
-  runAsGroup: 999,
-  fsGroup: 999,
-  fsGroupChangePolicy: 'OnRootMismatch',
-  seccompProfile: { type: 'RuntimeDefault' },
-};
-const CONTAINER_SECURITY = {
-  runAsNonRoot: true,
-  runAsUser: 999,
-  runAsGroup: 999,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  privileged: false,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
+// the redis image's user and group
+const POD_SECURITY = restrictedPodContext(999);
+const CONTAINER_SECURITY = restrictedContainerContext(999);
 const SECRET_REF = (name: string) => ({ secretKeyRef: { name, key: 'redis-password' } });
 
 function containers(object: K8sObject): any[] {

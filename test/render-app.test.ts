@@ -7,6 +7,7 @@ import { chartNames, umbrellaChart, valuesFile, type Environment } from '../scri
 import { findObject, podSpecOf, type K8sObject } from '../scripts/lib/render.ts';
 import { coalesce, readChartMeta, readChartValues, type Values } from '../scripts/lib/values.ts';
 import { byKind, helms, renderEnv } from './helpers/render.ts';
+import { restrictedContainerContext, restrictedPodContext } from './helpers/security.ts';
 
 const EXPECTED = {
   dev: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '200m', memory: '256Mi' }, replicas: 1 },
@@ -204,27 +205,11 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     it('applies the restricted security context with uid/gid/fsGroup 1001 and a writable /tmp only', async () => {
       const deployment = findObject(await load(), 'Deployment', 'shop-app');
       const pod = podSpecOf(deployment);
-      expect(pod.securityContext).toEqual({
-        runAsNonRoot: true,
-        runAsUser: 1001,
-        runAsGroup: 1001,
-        fsGroup: 1001,
-        fsGroupChangePolicy: 'OnRootMismatch',
-        seccompProfile: { type: 'RuntimeDefault' },
-      });
+      expect(pod.securityContext).toEqual(restrictedPodContext(1001));
       expect(pod.automountServiceAccountToken).toBe(false);
       expect(pod.serviceAccountName).toBe('shop-app');
       const container = appContainer(deployment);
-      expect(container.securityContext).toEqual({
-        runAsNonRoot: true,
-        runAsUser: 1001,
-        runAsGroup: 1001,
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: true,
-        privileged: false,
-        capabilities: { drop: ['ALL'] },
-        seccompProfile: { type: 'RuntimeDefault' },
-      });
+      expect(container.securityContext).toEqual(restrictedContainerContext(1001));
       expect(container.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
       expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
     });

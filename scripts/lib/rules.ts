@@ -318,22 +318,8 @@ export const backupMatchesDatabases: Rule = (values) => {
   return findings;
 };
 
-export const RULES: Rule[] = [
-  backupMatchesDatabases,
-  monitoringTargetsMatch,
-  quotaHoldsWorkloads,
-  pdbSatisfiable,
-  hpaRange,
-  rolloutCanProgress,
-  vpaWithHpa,
-  connectionsResolvable,
-  credentialsSingleSource,
-  limitRangeFits,
-];
 
-export function checkRules(values: Values, rules: Rule[] = RULES): Finding[] {
-  return rules.flatMap((rule) => rule(values));
-}
+
 
 /** Kubernetes rejects a container whose request exceeds its limit. */
 export const requestsWithinLimits: Rule = (values) => {
@@ -352,4 +338,21 @@ export const requestsWithinLimits: Rule = (values) => {
   }
   return findings;
 };
-RULES.push(requestsWithinLimits);
+
+export const RULES: Rule[] = [
+  backupMatchesDatabases,
+  monitoringTargetsMatch,
+  quotaHoldsWorkloads,
+  pdbSatisfiable,
+  hpaRange,
+  rolloutCanProgress,
+  vpaWithHpa,
+  connectionsResolvable,
+  credentialsSingleSource,
+  limitRangeFits,
+  requestsWithinLimits,
+];
+
+export function checkRules(values: Values, rules: Rule[] = RULES): Finding[] {
+  return rules.flatMap((rule) => rule(values));
+}
