@@ -1,6 +1,7 @@
-// The values validator: each values file coalesced over the chart defaults
-// (what helm will see), checked against the umbrella schema, the environment
-// profile and the cross-field rules. Compiled once, pure after that.
+// The values validator: each values file coalesced over its chart's defaults
+// (what helm will see) and checked against that chart's schema; the
+// umbrella's files also against their environment profile and the
+// cross-field rules. Compiled once (and cached), pure after that.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
