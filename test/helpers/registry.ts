@@ -5,13 +5,13 @@ import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync,
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join, normalize, sep } from 'node:path';
+import { findOnPath } from '../../scripts/lib/tools.ts';
+import { join, normalize, sep } from 'node:path';
 
 /** The program's path on PATH; throws (so the test fails, not skips) when it is missing. */
 export function requireBinary(name: string, debianPackage: string): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && existsSync(join(dir, name))) return join(dir, name);
-  }
+  const found = findOnPath(name);
+  if (found) return found;
   throw new Error(`${name} not found on PATH: install the Debian package ${debianPackage} (.ci/install-tools.sh does)`);
 }
 
