@@ -13,8 +13,9 @@ export function kubeVersion(root: string = repoRoot): string {
   return match[1] as string;
 }
 
+/** Where the control-plane binaries are: .cache/kube/v<version>/bin, or TECHSHOP_KUBE_BIN. */
 export function kubeBinDir(version: string = kubeVersion()): string {
-  return join(cacheDir, 'kube', `v${version}`, 'bin');
+  return process.env.TECHSHOP_KUBE_BIN || join(cacheDir, 'kube', `v${version}`, 'bin');
 }
 
 /** Where one cluster keeps its files. Tests use their own root, so they never touch a user's cluster. */

@@ -9,6 +9,7 @@ import { run, type ExecResult } from '../../scripts/lib/exec.ts';
 import type { HelmBinary } from '../../scripts/lib/helm.ts';
 import { parseManifests, type K8sObject } from '../../scripts/lib/render.ts';
 import { repoRoot } from '../../scripts/lib/paths.ts';
+import { PSA_RESTRICTED_LABELS } from '../../scripts/lib/policy.ts';
 
 export function clusterEnv(): NodeJS.ProcessEnv {
   const kubectl = inject('kubectl');
@@ -39,16 +40,9 @@ export function warningLines(stderr: string): string[] {
   return stderr.split('\n').filter((line) => /warnings\.go|^W\d{4} |Warning:/.test(line));
 }
 
-export const PSA_LABELS = {
-  'pod-security.kubernetes.io/enforce': 'restricted',
-  'pod-security.kubernetes.io/enforce-version': 'latest',
-  'pod-security.kubernetes.io/warn': 'restricted',
-  'pod-security.kubernetes.io/audit': 'restricted',
-};
-
 /** A fresh namespace enforcing the restricted Pod Security profile. */
 export async function createRestrictedNamespace(name: string): Promise<void> {
-  const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: PSA_LABELS } };
+  const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: PSA_RESTRICTED_LABELS } };
   await kubectlOk(['create', '-f', '-'], JSON.stringify(namespace));
 }
 
