@@ -111,7 +111,8 @@ describe('local cluster', () => {
   });
 
   it('makes fake nodes spread over three zones with allocatable resources', () => {
-    const nodes = fakeNodes(6) as K8sObject[];
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const nodes = fakeNodes(6) as any[];
     expect(new Set(nodes.map((n) => n.metadata.labels['topology.kubernetes.io/zone']))).toEqual(new Set(['zone-a', 'zone-b', 'zone-c']));
     for (const node of nodes) {
       expect(node.metadata.annotations['kwok.x-k8s.io/node']).toBe('fake');
