@@ -16,6 +16,7 @@ const IMAGE_REPOSITORY_DEFAULT: Record<string, { path: string[]; repository: str
   redis: { path: ['image', 'repository'], repository: 'redis' },
   monitoring: { path: ['prometheus', 'image', 'repository'], repository: 'prom/prometheus' },
   backup: { path: ['images', 'mongodb', 'repository'], repository: 'mongo' },
+  tracing: { path: ['collector', 'image', 'repository'], repository: 'otel/opentelemetry-collector-contrib' },
 };
 
 function valueAt(values: unknown, path: string[]): unknown {

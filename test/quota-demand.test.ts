@@ -50,7 +50,8 @@ function renderedTotals(objects: K8sObject[]): Totals {
     if (object.kind === 'Deployment' || object.kind === 'StatefulSet') {
       const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler' && o.spec.scaleTargetRef.name === object.metadata.name);
       const replicas = hpa ? hpa.spec.maxReplicas : (object.spec.replicas ?? 1);
-      const surge = object.kind === 'Deployment' ? resolveSurge(object.spec.strategy?.rollingUpdate?.maxSurge ?? '25%', replicas) : 0;
+      // Recreate stops the old pod first: no surge
+      const surge = object.kind === 'Deployment' && object.spec.strategy?.type !== 'Recreate' ? resolveSurge(object.spec.strategy?.rollingUpdate?.maxSurge ?? '25%', replicas) : 0;
       pods = replicas + surge;
     }
     const each = podResources(spec);

@@ -30,6 +30,35 @@ const DATABASE_SECRETS = {
   prod: { mongodb: 'techshop-mongodb', redis: 'techshop-redis' },
 } as const;
 
+/** Logs and traces per environment: every one traces to the release's collector (OTLP/HTTP), the sampled share falls toward prod. */
+const EXPECTED_TELEMETRY_ENV = Object.fromEntries(
+  (
+    [
+      ['dev', 'debug', '1.0', 'latest'],
+      ['staging', 'info', '0.5', '1.4.2'],
+      ['prod', 'info', '0.1', '1.4.2'],
+    ] as const
+  ).map(([env, level, ratio, version]) => [
+    env,
+    [
+      { name: 'LOG_LEVEL', value: level },
+      { name: 'LOG_FORMAT', value: 'json' },
+      { name: 'K8S_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'K8S_NAMESPACE_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'OTEL_SERVICE_NAME', value: 'techshop-app' },
+      { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://shop-otel-collector:4318' },
+      { name: 'OTEL_EXPORTER_OTLP_PROTOCOL', value: 'http/protobuf' },
+      { name: 'OTEL_TRACES_EXPORTER', value: 'otlp' },
+      { name: 'OTEL_TRACES_SAMPLER', value: 'parentbased_traceidratio' },
+      { name: 'OTEL_TRACES_SAMPLER_ARG', value: ratio },
+      {
+        name: 'OTEL_RESOURCE_ATTRIBUTES',
+        value: `service.version=${version},deployment.environment=${env},k8s.pod.name=$(K8S_POD_NAME),k8s.namespace.name=$(K8S_NAMESPACE_NAME)`,
+      },
+    ],
+  ]),
+) as Record<Environment, object[]>;
+
 /** The app's whole env, in order: $(VAR) expansion only sees variables defined earlier in the list. */
 function expectedAppEnv(env: Environment) {
   const configMap = (name: string, key: string) => ({ valueFrom: { configMapKeyRef: { name, key } } });
@@ -49,6 +78,7 @@ function expectedAppEnv(env: Environment) {
     { name: 'REDIS_PORT', ...configMap('shop-redis-connection', 'port') },
     { name: 'REDIS_PASSWORD', ...secret(DATABASE_SECRETS[env].redis, 'redis-password') },
     { name: 'REDIS_URL', value: 'redis://:$(REDIS_PASSWORD)@$(REDIS_HOST):$(REDIS_PORT)' },
+    ...EXPECTED_TELEMETRY_ENV[env],
     { name: 'JWT_SECRET', ...secret(env === 'dev' ? 'shop-app' : 'techshop-app-secrets', 'jwt-secret') },
   ];
 }
@@ -320,15 +350,16 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       const egressPorts = policy.spec.egress.map((rule: { ports: { protocol: string; port: number }[] }) =>
         rule.ports.map((p) => `${p.protocol}/${p.port}`).join(','),
       );
-      expect(egressPorts).toEqual(['TCP/27017', 'TCP/6379', 'UDP/53,TCP/53', 'TCP/80,TCP/443']);
-      const dns = policy.spec.egress[2];
+      // TCP/4318: the release's OpenTelemetry Collector (every environment traces; test/tracing-render.test.ts checks the peer)
+      expect(egressPorts).toEqual(['TCP/27017', 'TCP/6379', 'TCP/4318', 'UDP/53,TCP/53', 'TCP/80,TCP/443']);
+      const dns = policy.spec.egress[3];
       expect(dns.to).toEqual([
         {
           namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
           podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
         },
       ]);
-      const outside = policy.spec.egress[3];
+      const outside = policy.spec.egress[4];
       expect(outside.to).toEqual([
         { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'] } },
       ]);
@@ -351,7 +382,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         // sized for the whole umbrella (app at HPA max + surge, databases, monitoring, backup jobs, test pods)
         const hard = findObject(objects, 'ResourceQuota', 'shop-quota').spec.hard;
         expect(hard).toEqual((environmentValues(env).resourceQuota as { hard: Record<string, string> }).hard);
-        expect([hard.pods, hard['requests.cpu'], hard['requests.memory']]).toEqual(env === 'prod' ? ['40', '8', '16Gi'] : ['25', '4', '6Gi']);
+        expect([hard.pods, hard['requests.cpu'], hard['requests.memory']]).toEqual(env === 'prod' ? ['40', '8', '16Gi'] : ['30', '4', '7Gi']);
         expect(quotas).toHaveLength(1);
       }
       const test = findObject(objects, 'Pod', 'shop-test-health');

@@ -116,6 +116,7 @@ describe('workloadDemands', () => {
       'alertmanager:2',
       'grafana:2',
       'monitoring-test:1',
+      'otel-collector:3',
     ]);
     // a MongoDB member is mongod (500m/1Gi) + bootstrap sidecar (20m/128Mi) + exporter (20m/64Mi)
     const mongodb = demands.find((d) => d.component === 'mongodb');

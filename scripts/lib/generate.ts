@@ -17,6 +17,7 @@ export const SCHEMA_OF_CHART: Record<string, string> = {
   redis: 'redis.schema.yaml',
   monitoring: 'monitoring.schema.yaml',
   backup: 'backup.schema.yaml',
+  tracing: 'tracing.schema.yaml',
   techshop: 'techshop.schema.yaml',
 };
 

@@ -134,6 +134,13 @@ export function workloadDemands(values: Values): Demand[] {
     demands.push(demandOf('grafana', 2, part('grafana'), 'grafana 2 pods (1 + surge 1)'));
     demands.push(demandOf('monitoring-test', 1, APP_TEST_POD, 'helm test (monitoring) 1 pod'));
   }
+  const tracing = enabled(values, 'tracing');
+  if (tracing) {
+    const collector = tracing.collector as { replicaCount: number; resources: Resources };
+    const jaeger = tracing.jaeger as { enabled: boolean; resources: Resources };
+    demands.push(demandOf('otel-collector', collector.replicaCount + 1, collector.resources, `otel-collector ${collector.replicaCount} + surge 1 pod(s)`));
+    if (jaeger.enabled) demands.push(demandOf('jaeger', 1, jaeger.resources, 'jaeger 1 pod (Recreate, no surge)'));
+  }
   return demands;
 }
 
@@ -285,6 +292,14 @@ export const monitoringTargetsMatch: Rule = (values) => {
         rule: 'monitoring-targets',
         message: `is ${scraped} but ${component}.enabled is ${runs}: set them alike`,
       });
+    }
+  }
+  const tracing = enabled(values, 'tracing');
+  const jaeger = tracing !== undefined && get(tracing, ['jaeger', 'enabled']) === true;
+  for (const [key, runs, what] of [['enabled', tracing !== undefined, 'tracing.enabled'], ['jaeger', jaeger, 'tracing.enabled and tracing.jaeger.enabled']] as const) {
+    const set = get(monitoring, ['targets', 'tracing', key]) === true;
+    if (set !== runs) {
+      findings.push({ path: ['monitoring', 'targets', 'tracing', key], rule: 'monitoring-targets', message: `is ${set} but ${what} is ${runs}: set them alike` });
     }
   }
   return findings;

@@ -78,6 +78,7 @@ scrape_configs:
       {{- include "monitoring.podTargetLabels" $ | nindent 6 }}
 {{- end }}
 {{- end }}
+{{- include "monitoring.tracing.scrapeJob" . | indent 2 }}
 {{- if .Values.kubeStateMetrics.enabled }}
   # An existing kube-state-metrics, through its Service; honor_labels keeps the
   # namespace/pod labels of the objects it describes.

@@ -222,4 +222,5 @@ names derived from the release name.
         description: {{ printf "PVC %s is %s full (threshold %v)." "{{ $labels.persistentvolumeclaim }}" "{{ $value | humanizePercentage }}" $a.pvc.usageRatio | quote }}
         runbook_url: {{ printf "%s#techshoppersistentvolumefillingup" $runbook }}
 {{- end }}
+{{- include "monitoring.tracing.rules" . }}
 {{- end -}}
