@@ -16,6 +16,7 @@ export const PROGRAM_TESTS = [
   'test/redis-render.test.ts',
   'test/redis-server.test.ts',
   'test/release.test.ts',
+  'test/telemetry-programs.test.ts',
 ];
 
 // Three projects: `fast` (unit and render tests), `programs` (real programs),

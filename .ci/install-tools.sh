@@ -17,7 +17,8 @@
 #     apt      prometheus, prometheus-alertmanager (Debian's promtool/amtool),
 #              redis-server, docker-registry, gnupg, awscli, shellcheck
 #     builds   .ci/install-backup-tools.sh, .ci/install-prometheus-tools.sh,
-#              .ci/install-kube.sh (each cached by version under .cache/)
+#              .ci/install-kube.sh, .ci/install-telemetry-tools.sh (each cached by
+#              version under .cache/)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -210,6 +211,7 @@ install_test_tier() {
     "backup-tools|$REPO/.ci/install-backup-tools.sh"
     "prometheus-tools|$REPO/.ci/install-prometheus-tools.sh"
     "kube|$REPO/.ci/install-kube.sh"
+    "telemetry-tools|$REPO/.ci/install-telemetry-tools.sh"
   )
   for entry in "${builds[@]}"; do
     name=${entry%%|*}

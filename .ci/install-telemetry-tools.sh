@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds the telemetry programs the tracing and logging charts deploy, from the
+# Go module proxy, into .cache/telemetry-tools/<version>/:
+#
+#   otelcol  an OpenTelemetry Collector distribution with only the components
+#            the rendered configs use (tools/telemetry/otelcol/main.go)
+#   jaeger   Jaeger v2 (github.com/jaegertracing/jaeger, cmd/jaeger)
+#
+# Both come from one Go module (tools/telemetry/go.mod), so the collector gets
+# Jaeger's OpenTelemetry versions and the two builds share compiled packages.
+# The cache directory is named after that go.mod's hash: a changed pin builds
+# afresh, an unchanged one returns at once (idempotent).
+# A cold build takes several minutes on 2 cores.
+# Prerequisites: Go >= 1.24, the Go module proxy.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MOD="$REPO/tools/telemetry"
+GO_TIMEOUT=${GO_TIMEOUT:-2400}
+
+log() { printf '[install-telemetry-tools] %s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+command -v go >/dev/null || die "Go >= 1.24 is required (go not found)"
+jaeger_version=$(awk '$1 == "github.com/jaegertracing/jaeger" {print $2; exit}' "$MOD/go.mod")
+otel_version=$(awk '$1 == "go.opentelemetry.io/collector/otelcol" {print $2; exit}' "$MOD/go.mod")
+[[ -n $jaeger_version && -n $otel_version ]] || die "cannot read the pinned versions from tools/telemetry/go.mod"
+key=$(cat "$MOD/go.mod" "$MOD/go.sum" "$MOD/otelcol/main.go" | sha256sum | cut -c1-12)
+OUT="$REPO/.cache/telemetry-tools/$key"
+mkdir -p "$REPO/.cache/telemetry-tools"
+exec 8>"$REPO/.cache/telemetry-tools/.lock"
+flock 8
+
+if [[ -x $OUT/otelcol && -x $OUT/jaeger ]]; then
+  log "otelcol $otel_version and jaeger $jaeger_version already built ($OUT)"
+else
+  tmp="$OUT.tmp"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  start=$SECONDS
+  log "go: downloading modules (jaeger $jaeger_version, collector $otel_version)"
+  (cd "$MOD" && timeout "$GO_TIMEOUT" go mod download) || die "go mod download failed"
+  log "go: modules ready ($((SECONDS - start)) s); building otelcol"
+  (cd "$MOD" && GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 timeout "$GO_TIMEOUT" \
+    go build -trimpath -ldflags "-s -w -X main.version=$otel_version" -o "$tmp/otelcol" ./otelcol) ||
+    die "go build otelcol failed"
+  log "otelcol built ($((SECONDS - start)) s); building jaeger"
+  (cd "$MOD" && GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 timeout "$GO_TIMEOUT" \
+    go build -trimpath -ldflags "-s -w" -o "$tmp/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger) ||
+    die "go build jaeger failed"
+  log "jaeger built ($((SECONDS - start)) s)"
+  rm -rf "$OUT"
+  mv "$tmp" "$OUT"
+fi
+# The tests find the binaries through this file.
+ln -sfn "$key" "$REPO/.cache/telemetry-tools/current"
+"$OUT/otelcol" components >/dev/null || die "$OUT/otelcol does not run"
+printf '%-18s %s\n' otelcol "$otel_version" jaeger "$jaeger_version"
