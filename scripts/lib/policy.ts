@@ -347,9 +347,30 @@ export function checkPodTemplate(template: PodTemplate): Finding[] {
   return findings;
 }
 
-/** PSS restricted (including baseline) plus `techshop/` house rules, over every pod template. */
+/**
+ * The Pod Security level a render itself declares for a namespace: the
+ * `pod-security.kubernetes.io/enforce` label of a Namespace object it renders
+ * (charts/logging's node agent, which must mount hostPath). Undefined: none.
+ */
+export function declaredPodSecurityLevel(objects: readonly K8sObject[], namespace: string | undefined): string | undefined {
+  if (namespace === undefined) return undefined;
+  const ns = objects.find((o) => o.kind === 'Namespace' && o.metadata?.name === namespace);
+  return ns?.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
+}
+
+/**
+ * PSS restricted (including baseline) plus `techshop/` house rules, over every
+ * pod template. A pod in a namespace the render declares baseline or privileged
+ * is held to that level as admission would (the house rules still apply).
+ */
 export function checkPodSecurityRestricted(objects: readonly K8sObject[]): Finding[] {
-  return podTemplates(objects).flatMap(checkPodTemplate);
+  return podTemplates(objects).flatMap((template) => {
+    const findings = checkPodTemplate(template);
+    const level = declaredPodSecurityLevel(objects, template.namespace);
+    if (level === 'privileged') return findings.filter((f) => f.level === 'techshop');
+    if (level === 'baseline') return findings.filter((f) => f.level !== 'restricted');
+    return findings;
+  });
 }
 
 export function isHouseRule(finding: Pick<Finding, 'rule'>): boolean {

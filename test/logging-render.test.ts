@@ -1,0 +1,95 @@
+// charts/logging, the node log agent, rendered per environment under Helm 4
+// and Helm 3: least privilege short of "restricted" (and why the namespace
+// says so), the pipeline config per environment, and what helm refuses.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { load as loadYaml } from 'js-yaml';
+import { chartDir, environments } from '../scripts/lib/paths.ts';
+import { checkNetworkPolicyCoverage, checkPodSecurityRestricted, checkPodTemplate, podTemplates } from '../scripts/lib/policy.ts';
+import { findObject, podSpecOf, RELEASE_NAMESPACE, renderChart, type K8sObject } from '../scripts/lib/render.ts';
+import { helms } from './helpers/render.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+const AGENT = 'shop-log-agent';
+const ciValues = (env: string) => join(chartDir('logging'), 'ci', `${env}-values.yaml`);
+
+const EXPECTED = {
+  dev: { endpoint: 'http://elasticsearch.logging.svc:9200', index: 'techshop-logs-dev', retention: '7d', apiKey: false },
+  staging: { endpoint: 'https://elasticsearch.staging.techshop-cloud.com:9200', index: 'techshop-logs-staging', retention: '14d', apiKey: true },
+  prod: { endpoint: 'https://elasticsearch.techshop-cloud.com:9200', index: 'techshop-logs-prod', retention: '30d', apiKey: true },
+} as const;
+
+describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('logging with %s', (_label, helm) => {
+  const render = (env: string, set: string[] = []) => renderChart(helm, 'logging', { valuesFiles: [ciValues(env)], set });
+
+  describe.each(environments)('%s', (env) => {
+    it('reads /var/log/pods read-only with every capability dropped and no API token', async () => {
+      const objects = await render(env);
+      const daemonSet = findObject(objects, 'DaemonSet', AGENT);
+      const spec = podSpecOf(daemonSet);
+      expect(spec.automountServiceAccountToken).toBe(false);
+      expect(spec.volumes.find((v: Any) => v.name === 'pods').hostPath).toEqual({ path: '/var/log/pods', type: 'Directory' });
+      const [container] = spec.containers;
+      expect(container.volumeMounts.find((m: Any) => m.name === 'pods')).toEqual({ name: 'pods', mountPath: '/var/log/pods', readOnly: true });
+      expect(container.securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        privileged: false,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(container.securityContext.capabilities.add).toBeUndefined();
+      expect(container.readinessProbe.httpGet.port).toBe('health');
+      expect(container.resources.limits).toEqual({ cpu: '250m', memory: '256Mi' });
+      const env_ = container.env.map((e: Any) => e.name);
+      expect(env_.includes('ELASTICSEARCH_API_KEY')).toBe(EXPECTED[env].apiKey);
+    });
+
+    it('declares its namespace privileged (hostPath) with restricted warnings, and passes the policy checks only through that', async () => {
+      const objects = await render(env);
+      const ns = findObject(objects, 'Namespace', RELEASE_NAMESPACE);
+      expect(ns.metadata.labels).toMatchObject({
+        'pod-security.kubernetes.io/enforce': 'privileged',
+        'pod-security.kubernetes.io/warn': 'restricted',
+        'pod-security.kubernetes.io/audit': 'restricted',
+      });
+      expect(checkPodSecurityRestricted(objects)).toEqual([]);
+      // what restricted would refuse: exactly the hostPath volume (baseline and restricted rules) and running as uid 0
+      const raw = podTemplates(objects).flatMap(checkPodTemplate).map((f) => f.rule);
+      expect([...new Set(raw)].sort()).toEqual(['hostPath', 'runAsNonRoot', 'runAsUser', 'volumeTypes']);
+      // without the Namespace the same pod fails the lint stage's check
+      const bare = objects.filter((o) => o.kind !== 'Namespace');
+      expect(checkPodSecurityRestricted(bare).map((f) => f.rule)).toContain('hostPath');
+      expect(checkNetworkPolicyCoverage(objects, { releaseNamespace: RELEASE_NAMESPACE })).toEqual([]);
+    });
+
+    it('ships the JSON lines of the TechShop namespace to this environment’s index, with its retention', async () => {
+      const objects = await render(env);
+      const data = findObject(objects, 'ConfigMap', AGENT).data ?? {};
+      const config: Any = loadYaml(data['config.yaml'] ?? '');
+      expect(config.receivers.filelog.include).toEqual(['/var/log/pods/techshop_*/*/*.log']);
+      expect(config.receivers.filelog.operators.map((o: Any) => o.type)).toEqual(['container', 'json_parser', 'move']);
+      const es = config.exporters.elasticsearch;
+      expect(es.endpoints).toEqual([EXPECTED[env].endpoint]);
+      expect(es.logs_index).toBe(EXPECTED[env].index);
+      expect(es.api_key).toBe(EXPECTED[env].apiKey ? '${env:ELASTICSEARCH_API_KEY}' : undefined);
+      expect(config.service.pipelines.logs).toEqual({ receivers: ['filelog'], processors: ['memory_limiter', 'batch'], exporters: ['elasticsearch'] });
+      const ilm = JSON.parse(data['ilm-policy.json'] ?? '');
+      expect(ilm.policy.phases.delete).toEqual({ min_age: EXPECTED[env].retention, actions: { delete: {} } });
+      const policy = findObject(objects, 'NetworkPolicy', AGENT);
+      expect(policy.spec.ingress).toEqual([]);
+      expect(policy.spec.egress[0].ports.map((p: Any) => p.port)).toEqual([443, 9200]);
+    });
+  });
+
+  it('refuses a missing destination, and plain HTTP, no API key or short retention where the environment forbids it', async () => {
+    await expect(renderChart(helm, 'logging')).rejects.toThrow(/elasticsearch.endpoint/);
+    await expect(render('staging', ['elasticsearch.endpoint=http://es.example.com:9200'])).rejects.toThrow(/elasticsearch.endpoint/);
+    await expect(render('prod', ['elasticsearch.existingSecret='])).rejects.toThrow(/elasticsearch.existingSecret/);
+    await expect(render('prod', ['elasticsearch.retentionDays=7'])).rejects.toThrow(/elasticsearch.retentionDays/);
+    // dev takes plain HTTP
+    await expect(render('dev')).resolves.toBeDefined();
+  });
+});
