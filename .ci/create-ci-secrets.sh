@@ -27,6 +27,8 @@ secret techshop-mongodb \
 secret techshop-redis --from-literal=redis-password="$(random)"
 secret techshop-backup-s3 --from-literal=access-key-id="ci$(random 8)" --from-literal=secret-access-key="$(random)"
 secret techshop-grafana-admin --from-literal=admin-user=admin --from-literal=admin-password="$(random)"
+# charts/logging's Elasticsearch API key (its own namespace in a real install).
+secret techshop-logs-elasticsearch --from-literal=api-key="$(random)"
 secret techshop-alertmanager \
   --from-literal=slack-webhook-url="https://hooks.invalid/$(random 8)" \
   --from-literal=pagerduty-routing-key="$(random 16)" \

@@ -67,5 +67,6 @@ describe('.ci/create-ci-secrets.sh', () => {
     expect(created.get('techshop-app-secrets')).toEqual(['jwt-secret']);
     expect(created.get('techshop-backup-s3')?.sort()).toEqual(['access-key-id', 'secret-access-key']);
     expect(created.get('techshop-grafana-admin')?.sort()).toEqual(['admin-password', 'admin-user']);
+    expect(created.get('techshop-logs-elasticsearch')).toEqual(['api-key']);
   });
 });
