@@ -308,9 +308,9 @@ export const quotaHoldsWorkloads: Rule = (values) => {
     findings.push({
       path: ['resourceQuota', 'hard', check.key],
       rule: 'quota-capacity',
-      message: `quota ${check.key} ${hard} is below the ${check.format(needed)} the release needs at full scale; raise it to at least ${check.format(needed)} ${check.fix}. Biggest part: ${biggest?.part}: ${check.format(biggest?.amount ?? 0)}; the rest: ${rest
-        .map((p) => `${p.part}: ${check.format(p.amount)}`)
-        .join('; ')}`,
+      message: `quota ${check.key} ${hard} is below the ${check.format(needed)} the release needs at full scale; raise it to at least ${check.format(needed)} ${check.fix}. Biggest part: ${biggest?.part}: ${check.format(biggest?.amount ?? 0)}${
+        rest.length ? `; the rest: ${rest.map((p) => `${p.part}: ${check.format(p.amount)}`).join('; ')}` : ''
+      }`,
     });
   }
   return findings;
