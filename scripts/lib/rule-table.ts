@@ -9,7 +9,7 @@ export interface RuleSpec {
   /** The message, cause first, then the fix; `{name}` is filled from the rule's arguments. */
   message: string;
   /** Numbers and lists both implementations read (never written twice). */
-  constants?: Record<string, number | string[]>;
+  constants?: Record<string, number | string[] | Record<string, string>>;
   /**
    * Who refuses the values before the template would: `rule` (the validator's RULES entry of
    * the same id, also checked by the template) or `schema` (values.schema.json; the template's
@@ -22,6 +22,31 @@ export const RULE_TABLE = {
   'request-limit': {
     twin: 'rule',
     message: '{path}.requests.{resource} {request} is above {path}.limits.{resource} {limit}: Kubernetes refuses a container whose request exceeds its limit; lower the request or raise the limit',
+  },
+  'quota-capacity': {
+    twin: 'rule',
+    message: 'quota {key} {hard} is below the {needed} the release needs at full scale; raise it to at least {needed} {fix}. Biggest part: {biggest}{rest}',
+    constants: {
+      // the helm test pods (charts/techshop/templates/tests/pod.yaml, monitoring's test-health.yaml)
+      testPodRequestsMillicores: 10,
+      testPodRequestsBytes: 16 * 2 ** 20,
+      testPodLimitsMillicores: 100,
+      testPodLimitsBytes: 32 * 2 ** 20,
+      // helm upgrade --history-max defaults to 10: the release's revisions are Secrets in its namespace
+      helmHistory: 10,
+      fixes: {
+        'requests.cpu': 'or lower the requests or the replicas',
+        'requests.memory': 'or lower the requests or the replicas',
+        'limits.cpu': 'or lower the limits or the replicas',
+        'limits.memory': 'or lower the limits or the replicas',
+        pods: 'or lower the replicas',
+        services: 'or turn off a component or its metrics Service',
+        secrets: 'or name fewer Secrets',
+        configmaps: 'or turn off a component',
+        persistentvolumeclaims: 'or turn off persistence of a component',
+        'requests.storage': 'or shrink the volumes',
+      },
+    },
   },
   'credential-source': {
     twin: 'rule',
@@ -62,7 +87,7 @@ export const RULE_TABLE = {
 
 export type RuleId = keyof typeof RULE_TABLE;
 
-export function ruleConstant(id: RuleId, name: string): number | readonly string[] {
+export function ruleConstant(id: RuleId, name: string): number | readonly string[] | Readonly<Record<string, string>> {
   const value = (RULE_TABLE[id] as RuleSpec).constants?.[name];
   if (value === undefined) throw new Error(`rule ${id} has no constant ${name}`);
   return value;
@@ -71,7 +96,8 @@ export function ruleConstant(id: RuleId, name: string): number | readonly string
 /** A rule's message with its arguments (and constants) filled in: the same text the template fails with. */
 export function ruleMessage(id: RuleId, args: Record<string, string | number>): string {
   const spec = RULE_TABLE[id] as RuleSpec;
-  const all: Record<string, unknown> = { ...spec.constants, ...args };
+  const all: Record<string, unknown> = { ...args };
+  for (const [name, value] of Object.entries(spec.constants ?? {})) if (!(name in all) && typeof value !== 'object') all[name] = value;
   return spec.message.replace(/\{([A-Za-z]+)\}/g, (whole, name: string) => (name in all ? String(all[name]) : whole));
 }
 

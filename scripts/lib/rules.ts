@@ -72,7 +72,10 @@ function enabled(values: Values, component: string): Values | undefined {
 }
 
 /** The pods of the helm test hooks; counted as running beside everything at full scale. */
-const APP_TEST_POD: Resources = { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } };
+const APP_TEST_POD: Resources = {
+  requests: { cpu: `${ruleConstant('quota-capacity', 'testPodRequestsMillicores') as number}m`, memory: String(ruleConstant('quota-capacity', 'testPodRequestsBytes')) },
+  limits: { cpu: `${ruleConstant('quota-capacity', 'testPodLimitsMillicores') as number}m`, memory: String(ruleConstant('quota-capacity', 'testPodLimitsBytes')) },
+};
 
 /**
  * Full-scale demand of every workload the umbrella can run, from the same
@@ -152,7 +155,7 @@ export interface ObjectDemand {
 }
 
 /** Helm keeps each revision of a release as a Secret in its namespace: `helm upgrade --history-max` defaults to 10. */
-export const HELM_HISTORY_SECRETS = 10;
+export const HELM_HISTORY_SECRETS = ruleConstant('quota-capacity', 'helmHistory') as number;
 
 /**
  * Objects the release creates, from the same values the templates read
@@ -261,7 +264,6 @@ interface QuotaCheck {
   amount: (values: Values) => { part: string; amount: number }[];
   parse: (v: string | number) => number;
   format: (n: number) => string;
-  fix: string;
 }
 
 const count = (v: string | number) => Number(v);
@@ -275,16 +277,16 @@ function byObjects(of: (d: ObjectDemand) => number) {
 }
 
 const QUOTA_CHECKS: QuotaCheck[] = [
-  { key: 'requests.cpu', amount: byPods((d) => d.requestsCpu), parse: parseCpu, format: formatCpu, fix: 'or lower the requests or the replicas' },
-  { key: 'requests.memory', amount: byPods((d) => d.requestsMemory), parse: parseMemory, format: formatMemory, fix: 'or lower the requests or the replicas' },
-  { key: 'limits.cpu', amount: byPods((d) => d.limitsCpu), parse: parseCpu, format: formatCpu, fix: 'or lower the limits or the replicas' },
-  { key: 'limits.memory', amount: byPods((d) => d.limitsMemory), parse: parseMemory, format: formatMemory, fix: 'or lower the limits or the replicas' },
-  { key: 'pods', amount: byPods((d) => d.pods), parse: count, format: String, fix: 'or lower the replicas' },
-  { key: 'services', amount: byObjects((d) => d.services), parse: count, format: String, fix: 'or turn off a component or its metrics Service' },
-  { key: 'secrets', amount: byObjects((d) => d.secrets), parse: count, format: String, fix: 'or name fewer Secrets' },
-  { key: 'configmaps', amount: byObjects((d) => d.configmaps), parse: count, format: String, fix: 'or turn off a component' },
-  { key: 'persistentvolumeclaims', amount: byObjects((d) => d.persistentvolumeclaims), parse: count, format: String, fix: 'or turn off persistence of a component' },
-  { key: 'requests.storage', amount: byObjects((d) => d.storage), parse: parseMemory, format: formatMemory, fix: 'or shrink the volumes' },
+  { key: 'requests.cpu', amount: byPods((d) => d.requestsCpu), parse: parseCpu, format: formatCpu },
+  { key: 'requests.memory', amount: byPods((d) => d.requestsMemory), parse: parseMemory, format: formatMemory },
+  { key: 'limits.cpu', amount: byPods((d) => d.limitsCpu), parse: parseCpu, format: formatCpu },
+  { key: 'limits.memory', amount: byPods((d) => d.limitsMemory), parse: parseMemory, format: formatMemory },
+  { key: 'pods', amount: byPods((d) => d.pods), parse: count, format: String },
+  { key: 'services', amount: byObjects((d) => d.services), parse: count, format: String },
+  { key: 'secrets', amount: byObjects((d) => d.secrets), parse: count, format: String },
+  { key: 'configmaps', amount: byObjects((d) => d.configmaps), parse: count, format: String },
+  { key: 'persistentvolumeclaims', amount: byObjects((d) => d.persistentvolumeclaims), parse: count, format: String },
+  { key: 'requests.storage', amount: byObjects((d) => d.storage), parse: parseMemory, format: formatMemory },
 ];
 
 /**
@@ -305,13 +307,17 @@ export const quotaHoldsWorkloads: Rule = (values) => {
     const allowed = check.parse(hard);
     if (needed <= allowed) continue;
     const [biggest, ...rest] = parts;
-    findings.push({
-      path: ['resourceQuota', 'hard', check.key],
-      rule: 'quota-capacity',
-      message: `quota ${check.key} ${hard} is below the ${check.format(needed)} the release needs at full scale; raise it to at least ${check.format(needed)} ${check.fix}. Biggest part: ${biggest?.part}: ${check.format(biggest?.amount ?? 0)}${
-        rest.length ? `; the rest: ${rest.map((p) => `${p.part}: ${check.format(p.amount)}`).join('; ')}` : ''
-      }`,
-    });
+    const fixes = ruleConstant('quota-capacity', 'fixes') as Record<string, string>;
+    findings.push(
+      shared('quota-capacity', ['resourceQuota', 'hard', check.key], {
+        key: check.key,
+        hard,
+        needed: check.format(needed),
+        fix: fixes[check.key] ?? '',
+        biggest: `${biggest?.part}: ${check.format(biggest?.amount ?? 0)}`,
+        rest: rest.length ? `; the rest: ${rest.map((p) => `${p.part}: ${check.format(p.amount)}`).join('; ')}` : '',
+      }),
+    );
   }
   return findings;
 };
