@@ -36,16 +36,25 @@ export function describeTarget(target: LintTarget): string {
 
 /**
  * The verdict of one helm lint run. Helm 4 lints a template `fail` as
- * `level=INFO msg="funcMap fail" message="..."` and still reports
- * "0 chart(s) failed" with exit code 0: such a line is a failure here,
+ * `level=INFO msg="funcMap fail" message="..."` (Helm 3: `[INFO] Fail: ...`)
+ * and still reports "0 chart(s) failed" with exit code 0: such a line is a failure here,
  * whatever helm's exit code, and its message is the detail.
  */
 export function lintVerdict(code: number, stdout: string, stderr: string): { ok: boolean; detail: string } {
   const lines = `${stdout}\n${stderr}`.split('\n');
-  const fails = [...new Set(lines.filter((line) => /msg="?funcMap fail"?/.test(line)).map((line) => {
-    const message = /message="((?:[^"\\]|\\.)*)"/.exec(line)?.[1];
-    return `[ERROR] template fail: ${message ? message.replace(/\\"/g, '"') : line.trim()}`;
-  }))];
+  const fails = [
+    ...new Set(
+      lines.flatMap((line) => {
+        // Helm 4: level=INFO msg="funcMap fail" message="..."; Helm 3: engine.go:NNN: [INFO] Fail: ...
+        if (/msg="?funcMap fail"?/.test(line)) {
+          const message = /message="((?:[^"\\]|\\.)*)"/.exec(line)?.[1];
+          return [`[ERROR] template fail: ${message ? message.replace(/\\"/g, '"') : line.trim()}`];
+        }
+        const v3 = /\[INFO\] Fail: (.*)$/.exec(line);
+        return v3 ? [`[ERROR] template fail: ${v3[1]}`] : [];
+      }),
+    ),
+  ];
   const problems = lines.filter((line) => /\[(ERROR|WARNING)\]|^Error/.test(line));
   const detail = [...fails, ...problems].join('\n');
   return { ok: code === 0 && fails.length === 0, detail: detail || stderr.trim() };

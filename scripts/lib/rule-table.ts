@@ -16,6 +16,8 @@ export interface RuleSpec {
    * fail is a guard that valid values never reach).
    */
   twin: 'rule' | 'schema';
+  /** For a `schema` twin: the keys whose schema pattern makes the template's guard unreachable. */
+  schemaKeys?: string[];
 }
 
 export const RULE_TABLE = {
@@ -59,6 +61,7 @@ export const RULE_TABLE = {
   },
   'quantity-format': {
     twin: 'schema',
+    schemaKeys: ['redis.config.maxmemory', 'app.resources.limits.memory', 'app.resources.requests.memory'],
     message: 'cannot read the size {value}: use a number with kb, mb or gb (redis) or a Kubernetes quantity (Ki, Mi, Gi)',
   },
   'mongodb-cache': {

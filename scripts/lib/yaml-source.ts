@@ -35,7 +35,7 @@ export interface YamlSource {
   /**
    * The first document as Helm would read it; `{}` for an empty file;
    * `undefined` when Helm could not read it either (rules `read`, `encoding`,
-   * `syntax`, `tab`, `not-a-map`, `complex-key`, `alias-limit`).
+   * `syntax`, `tab`, `not-a-map`, `complex-key`, `alias-limit`, `merge-key`).
    */
   value: unknown;
   diagnostics: Diagnostic[];

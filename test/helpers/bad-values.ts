@@ -104,6 +104,7 @@ export const CLASS_CASES: Case[] = [
   { fixture: "values-dev.restore-point-in-time-standalone.yaml", expected: [e("schema/const", 5, 1, "backup.mongodb.architecture", "restore.pointInTime needs a replica set (mongodb.architecture replicaset) - a standalone", DEFAULT_NOTE)] },
   { fixture: "values-dev.restore-without-archive.yaml", expected: [e("schema/minLength", 9, 3, "backup.restore.archive", "restore.enabled needs restore.archive, the full dump to restore", DEFAULT_NOTE)] },
   { fixture: "values-prod.alertmanager-inline-webhook.yaml", expected: [e("rule/alertmanager-inline-credential", 110, 15, "monitoring.alertmanager.config.receivers[0].slack_configs[0].api_url", "monitoring.alertmanager.config.receivers[0].slack_configs[0].api_url is an inline")] },
+  { fixture: "values-dev.redis-maxmemory-unit.yaml", expected: [e("schema/pattern", 7, 5, "redis.config.maxmemory", "must match pattern \"^[1-9][0-9]*(kb|mb|gb)?$\" (got \"400MB\")")] },
   // Quota object counts (the staging failure on a real API server)
   { fixture: "values-prod.quota-claims-too-few.yaml", expected: [e("rule/quota-capacity", 158, 5, "resourceQuota.hard.persistentvolumeclaims", "quota persistentvolumeclaims 8 is below the 11 the release needs at full scale; raise it")] },
   { fixture: "values-prod.quota-secrets-too-few.yaml", expected: [e("rule/quota-capacity", 161, 5, "resourceQuota.hard.secrets", "quota secrets 10 is below the 16 the release needs at full scale; raise it to at least 16")] },
