@@ -232,7 +232,7 @@ describe('pdbSatisfiable', () => {
         path: ['app', 'pdb', 'minAvailable'],
         rule: 'pdb-satisfiable',
         message:
-          'minAvailable 3 needs more than the 3 replica(s) the app may run (autoscaling.minReplicas): such a PDB blocks every node drain, so the chart leaves it out; lower minAvailable or raise the replicas',
+          'app.pdb.minAvailable 3 needs more than the 3 replica(s) the app may run (autoscaling.minReplicas): such a PDB blocks every node drain; lower minAvailable or raise the replicas',
       },
     ]);
   });
@@ -251,7 +251,7 @@ describe('pdbSatisfiable', () => {
 describe('hpaRange', () => {
   it('flags minReplicas above maxReplicas', () => {
     expect(hpaRange(prodLike({ autoscaling: { minReplicas: 5, maxReplicas: 4 } }))).toEqual([
-      { path: ['app', 'autoscaling', 'maxReplicas'], rule: 'hpa-range', message: 'maxReplicas 4 is below minReplicas 5' },
+      { path: ['app', 'autoscaling', 'maxReplicas'], rule: 'hpa-range', message: ruleMessage('hpa-range', { max: 4, min: 5 }) },
     ]);
   });
 
@@ -268,7 +268,7 @@ describe('rolloutCanProgress', () => {
     [0, '0%'],
   ])('flags maxSurge %j with maxUnavailable %j', (maxSurge, maxUnavailable) => {
     expect(rolloutCanProgress(values({ app: { strategy: { maxSurge, maxUnavailable } } }))).toEqual([
-      { path: ['app', 'strategy', 'maxSurge'], rule: 'rollout', message: 'maxSurge and maxUnavailable are both 0: a rollout can never progress' },
+      { path: ['app', 'strategy', 'maxSurge'], rule: 'rollout', message: ruleMessage('rollout', {}) },
     ]);
   });
 
@@ -288,7 +288,7 @@ describe('vpaWithHpa', () => {
       {
         path: ['app', 'vpa', 'updateMode'],
         rule: 'vpa-hpa',
-        message: `updateMode ${updateMode} with the HPA on: both act on CPU and memory and fight; use "Off" (recommendations only) or turn autoscaling off`,
+        message: `app.vpa.updateMode ${updateMode} with the HPA on: both act on CPU and memory and fight; use "Off" (recommendations only) or turn autoscaling off`,
       },
     ]);
   });
@@ -306,12 +306,12 @@ describe('connectionsResolvable', () => {
       {
         path: ['app', 'connections', 'mongodb', 'existingSecret'],
         rule: 'connection',
-        message: 'the app has no mongodb: this release does not run one, so name an existing Secret holding the connection string',
+        message: 'the app has no mongodb: this release does not run one, so name an existing Secret holding the connection string in app.connections.mongodb.existingSecret',
       },
       {
         path: ['app', 'connections', 'redis', 'existingSecret'],
         rule: 'connection',
-        message: 'the app has no redis: this release does not run one, so name an existing Secret holding the connection string',
+        message: 'the app has no redis: this release does not run one, so name an existing Secret holding the connection string in app.connections.redis.existingSecret',
       },
     ]);
   });
@@ -349,8 +349,8 @@ describe('limitRangeFits', () => {
 
   it('flags limits above the LimitRange max (defaults: 2 CPU, 4Gi)', () => {
     expect(limitRangeFits(limits('2500m', '8Gi'))).toEqual([
-      { path: ['app', 'resources', 'limits', 'cpu'], rule: 'limit-range', message: 'limit 2500m exceeds limitRange.max.cpu 2' },
-      { path: ['app', 'resources', 'limits', 'memory'], rule: 'limit-range', message: 'limit 8Gi exceeds limitRange.max.memory 4Gi' },
+      { path: ['app', 'resources', 'limits', 'cpu'], rule: 'limit-range', message: ruleMessage('limit-range', { path: 'app.resources', resource: 'cpu', limit: '2500m', max: '2' }) },
+      { path: ['app', 'resources', 'limits', 'memory'], rule: 'limit-range', message: ruleMessage('limit-range', { path: 'app.resources', resource: 'memory', limit: '8Gi', max: '4Gi' }) },
     ]);
   });
 
@@ -361,7 +361,14 @@ describe('limitRangeFits', () => {
   });
 
   it('compares decimal and binary units by bytes (5G > 4Gi)', () => {
-    expect(limitRangeFits(limits('1', '5G')).map((f) => f.message)).toEqual(['limit 5G exceeds limitRange.max.memory 4Gi']);
+    expect(limitRangeFits(limits('1', '5G')).map((f) => f.message)).toEqual([expect.stringMatching(/^app\.resources\.limits\.memory 5G is above limitRange\.max\.memory 4Gi: /)]);
+  });
+
+  it('covers every container of every component (the MongoDB exporter, Grafana, ...)', () => {
+    const findings = limitRangeFits(
+      coalesce(defaults, { mongodb: { metrics: { resources: { limits: { memory: '5Gi' } } } }, monitoring: { grafana: { resources: { limits: { cpu: '3' } } } } }) as Values,
+    );
+    expect(findings.map((f) => f.path.join('.'))).toEqual(['mongodb.metrics.resources.limits.memory', 'monitoring.grafana.resources.limits.cpu']);
     expect(limitRangeFits(limits('1', '4G'))).toEqual([]);
   });
 });
@@ -406,10 +413,10 @@ describe('monitoringTargetsMatch', () => {
 
   it('flags a target whose database is off, and a database nobody scrapes', () => {
     expect(monitoringTargetsMatch(coalesce(defaults, { redis: { enabled: false } }) as Values)).toEqual([
-      { path: ['monitoring', 'targets', 'redis', 'enabled'], rule: 'monitoring-targets', message: 'is true but redis.enabled is false: set them alike' },
+      { path: ['monitoring', 'targets', 'redis', 'enabled'], rule: 'monitoring-targets', message: ruleMessage('monitoring-targets', { component: 'redis', scraped: 'true', runs: 'false' }) },
     ]);
     expect(monitoringTargetsMatch(coalesce(defaults, { monitoring: { targets: { mongodb: { enabled: false } } } }) as Values)).toEqual([
-      { path: ['monitoring', 'targets', 'mongodb', 'enabled'], rule: 'monitoring-targets', message: 'is false but mongodb.enabled is true: set them alike' },
+      { path: ['monitoring', 'targets', 'mongodb', 'enabled'], rule: 'monitoring-targets', message: ruleMessage('monitoring-targets', { component: 'mongodb', scraped: 'false', runs: 'true' }) },
     ]);
   });
 });
@@ -427,11 +434,11 @@ describe('backupMatchesDatabases', () => {
       {
         path: ['backup', 'mongodb', 'architecture'],
         rule: 'backup-target',
-        message: 'is standalone but mongodb.architecture is replicaset: oplog dumps and incremental backups depend on it',
+        message: ruleMessage('backup-target', { problem: 'backup.mongodb.architecture is standalone but mongodb.architecture is replicaset (oplog dumps and incremental backups depend on it)' }),
       },
     ]);
     expect(backupMatchesDatabases(withBackup({ mongodb: { enabled: false } }))[0]?.message).toBe(
-      "backups need this release's MongoDB (mongodb.enabled is false)",
+      ruleMessage('backup-target', { problem: "backups need this release's MongoDB (mongodb.enabled is false)" }),
     );
     expect(backupMatchesDatabases(withBackup({ backup: { redis: { rdbCopy: { enabled: true } } } }))[0]?.path).toEqual([
       'backup',

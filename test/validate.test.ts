@@ -96,7 +96,7 @@ const FIRST_CASES: Case[] = [
   { fixture: 'values-prod.vpa-auto-with-hpa.yaml', expected: [e('rule/vpa-hpa', 27, 5, 'app.vpa.updateMode', 'updateMode Auto with the HPA on')] },
   { fixture: 'values-prod.no-mongodb.yaml', expected: [e('rule/connection', 30, 3, 'app.connections.mongodb.existingSecret', 'the app has no mongodb', DEFAULT_NOTE)] },
   { fixture: 'values-dev.request-over-limit.yaml', expected: [e('rule/request-limit', 8, 7, 'app.resources.requests.cpu', 'app.resources.requests.cpu 300m is above app.resources.limits.cpu 200m: Kubernetes refuses a container whose request exceeds its limit')] },
-  { fixture: 'values-dev.limit-over-limitrange.yaml', expected: [e('rule/limit-range', 12, 7, 'app.resources.limits.memory', 'limit 8Gi exceeds limitRange.max.memory 4Gi')] },
+  { fixture: 'values-dev.limit-over-limitrange.yaml', expected: [e('rule/limit-range', 12, 7, 'app.resources.limits.memory', 'app.resources.limits.memory 8Gi is above limitRange.max.memory 4Gi: the LimitRange admission refuses the pod')] },
   { fixture: 'values-dev.jwt-two-sources.yaml', expected: [e('rule/credential-source', 7, 5, 'app.auth.jwtSecret', 'app.auth: set either an inline value or existingSecret, not both')] },
 ];
 

@@ -50,6 +50,38 @@ export const RULE_TABLE = {
       },
     },
   },
+  'pdb-satisfiable': {
+    twin: 'rule',
+    message: 'app.pdb.minAvailable {minAvailable} needs more than the {minimum} replica(s) the app may run ({source}): such a PDB blocks every node drain; lower minAvailable or raise the replicas',
+  },
+  'hpa-range': {
+    twin: 'rule',
+    message: 'app.autoscaling.maxReplicas {max} is below minReplicas {min}: the API server refuses such a HorizontalPodAutoscaler; raise maxReplicas or lower minReplicas',
+  },
+  rollout: {
+    twin: 'rule',
+    message: 'app.strategy maxSurge and maxUnavailable are both 0: a rollout can never progress (the API server refuses it); allow a surge (1 or 25%)',
+  },
+  'vpa-hpa': {
+    twin: 'rule',
+    message: 'app.vpa.updateMode {mode} with the HPA on: both act on CPU and memory and fight; use "Off" (recommendations only) or turn autoscaling off',
+  },
+  connection: {
+    twin: 'rule',
+    message: 'the app has no {component}: this release does not run one, so name an existing Secret holding the connection string in app.connections.{component}.existingSecret',
+  },
+  'monitoring-targets': {
+    twin: 'rule',
+    message: 'monitoring.targets.{component}.enabled is {scraped} but {component}.enabled is {runs}: a target without its database fires "down" forever, a database without one goes unwatched; set them alike',
+  },
+  'backup-target': {
+    twin: 'rule',
+    message: '{problem}: the backup chart reads these facts from its own values, not from the other charts, so they must agree',
+  },
+  'limit-range': {
+    twin: 'rule',
+    message: '{path}.limits.{resource} {limit} is above limitRange.max.{resource} {max}: the LimitRange admission refuses the pod; lower the limit or raise limitRange.max.{resource}',
+  },
   'credential-source': {
     twin: 'rule',
     message: '{path}: set either an inline value or existingSecret, not both (which one would be live is a guess); remove the inline value',

@@ -331,26 +331,18 @@ export const pdbSatisfiable: Rule = (values) => {
   const minimum = autoscaling.enabled ? autoscaling.minReplicas : (app.replicaCount as number);
   if (pdb.minAvailable < minimum) return [];
   return [
-    {
-      path: ['app', 'pdb', 'minAvailable'],
-      rule: 'pdb-satisfiable',
-      message: `minAvailable ${pdb.minAvailable} needs more than the ${minimum} replica(s) the app may run (${
-        autoscaling.enabled ? 'autoscaling.minReplicas' : 'replicaCount'
-      }): such a PDB blocks every node drain, so the chart leaves it out; lower minAvailable or raise the replicas`,
-    },
+    shared('pdb-satisfiable', ['app', 'pdb', 'minAvailable'], {
+      minAvailable: pdb.minAvailable,
+      minimum,
+      source: autoscaling.enabled ? 'autoscaling.minReplicas' : 'replicaCount',
+    }),
   ];
 };
 
 export const hpaRange: Rule = (values) => {
   const autoscaling = get(values, ['app', 'autoscaling']) as { enabled: boolean; minReplicas: number; maxReplicas: number } | undefined;
   if (!autoscaling?.enabled || autoscaling.minReplicas <= autoscaling.maxReplicas) return [];
-  return [
-    {
-      path: ['app', 'autoscaling', 'maxReplicas'],
-      rule: 'hpa-range',
-      message: `maxReplicas ${autoscaling.maxReplicas} is below minReplicas ${autoscaling.minReplicas}`,
-    },
-  ];
+  return [shared('hpa-range', ['app', 'autoscaling', 'maxReplicas'], { max: autoscaling.maxReplicas, min: autoscaling.minReplicas })];
 };
 
 export const rolloutCanProgress: Rule = (values) => {
@@ -358,7 +350,7 @@ export const rolloutCanProgress: Rule = (values) => {
   if (!strategy) return [];
   const zero = (v: number | string) => v === 0 || v === '0%' || v === '0';
   if (!zero(strategy.maxSurge) || !zero(strategy.maxUnavailable)) return [];
-  return [{ path: ['app', 'strategy', 'maxSurge'], rule: 'rollout', message: 'maxSurge and maxUnavailable are both 0: a rollout can never progress' }];
+  return [shared('rollout', ['app', 'strategy', 'maxSurge'], {})];
 };
 
 /** VPA in Auto (or Recreate/Initial) resizes pods the HPA scales on the same metrics: they fight. */
@@ -367,13 +359,7 @@ export const vpaWithHpa: Rule = (values) => {
   const vpa = app?.vpa as { enabled: boolean; updateMode: string } | undefined;
   const hpa = app?.autoscaling as { enabled: boolean } | undefined;
   if (!vpa?.enabled || !hpa?.enabled || vpa.updateMode === 'Off') return [];
-  return [
-    {
-      path: ['app', 'vpa', 'updateMode'],
-      rule: 'vpa-hpa',
-      message: `updateMode ${vpa.updateMode} with the HPA on: both act on CPU and memory and fight; use "Off" (recommendations only) or turn autoscaling off`,
-    },
-  ];
+  return [shared('vpa-hpa', ['app', 'vpa', 'updateMode'], { mode: vpa.updateMode })];
 };
 
 /** The app needs a MongoDB and a Redis: this release's chart, or an existing Secret with the URL. */
@@ -385,31 +371,26 @@ export const connectionsResolvable: Rule = (values) => {
     const inRelease = enabled(values, component) !== undefined;
     const existing = get(app, ['connections', component, 'existingSecret']);
     if (!inRelease && !existing) {
-      findings.push({
-        path: ['app', 'connections', component, 'existingSecret'],
-        rule: 'connection',
-        message: `the app has no ${component}: this release does not run one, so name an existing Secret holding the connection string`,
-      });
+      findings.push(shared('connection', ['app', 'connections', component, 'existingSecret'], { component }));
     }
   }
   return findings;
 };
 
-/** Containers must fit the namespace LimitRange max, or the API server refuses the pods. */
+/** Every container's limits must fit the namespace LimitRange max, or the API server refuses the pods (common.rules.withinLimitRange). */
 export const limitRangeFits: Rule = (values) => {
   const range = values.limitRange as { enabled: boolean; max: { cpu: string | number; memory: string } } | undefined;
-  const limits = get(values, ['app', 'resources', 'limits']) as { cpu: string | number; memory: string } | undefined;
-  if (!range?.enabled || !limits || get(values, ['app', 'enabled']) === false) return [];
+  if (!range?.enabled) return [];
   const findings: Finding[] = [];
-  if (parseCpu(limits.cpu) > parseCpu(range.max.cpu)) {
-    findings.push({ path: ['app', 'resources', 'limits', 'cpu'], rule: 'limit-range', message: `limit ${limits.cpu} exceeds limitRange.max.cpu ${range.max.cpu}` });
-  }
-  if (parseMemory(limits.memory) > parseMemory(range.max.memory)) {
-    findings.push({
-      path: ['app', 'resources', 'limits', 'memory'],
-      rule: 'limit-range',
-      message: `limit ${limits.memory} exceeds limitRange.max.memory ${range.max.memory}`,
-    });
+  for (const { path, pair } of resourcePairs(values)) {
+    for (const resource of ['cpu', 'memory'] as const) {
+      const limit = pair.limits[resource] as string | number | undefined;
+      if (limit === undefined) continue;
+      const read = resource === 'cpu' ? parseCpu : parseMemory;
+      if (read(limit) > read(range.max[resource])) {
+        findings.push(shared('limit-range', [...path, 'limits', resource], { path: path.join('.'), resource, limit, max: range.max[resource] }));
+      }
+    }
   }
   return findings;
 };
@@ -427,11 +408,7 @@ export const monitoringTargetsMatch: Rule = (values) => {
     const scraped = get(monitoring, ['targets', component, 'enabled']) === true;
     const runs = enabled(values, component) !== undefined;
     if (scraped !== runs) {
-      findings.push({
-        path: ['monitoring', 'targets', component, 'enabled'],
-        rule: 'monitoring-targets',
-        message: `is ${scraped} but ${component}.enabled is ${runs}: set them alike`,
-      });
+      findings.push(shared('monitoring-targets', ['monitoring', 'targets', component, 'enabled'], { component, scraped: String(scraped), runs: String(runs) }));
     }
   }
   return findings;
@@ -444,22 +421,22 @@ export const backupMatchesDatabases: Rule = (values) => {
   const findings: Finding[] = [];
   const mongodb = enabled(values, 'mongodb');
   if (!mongodb) {
-    findings.push({ path: ['backup', 'enabled'], rule: 'backup-target', message: 'backups need this release\'s MongoDB (mongodb.enabled is false)' });
+    findings.push(shared('backup-target', ['backup', 'enabled'], { problem: "backups need this release's MongoDB (mongodb.enabled is false)" }));
   } else if (get(backup, ['mongodb', 'architecture']) !== mongodb.architecture) {
-    findings.push({
-      path: ['backup', 'mongodb', 'architecture'],
-      rule: 'backup-target',
-      message: `is ${String(get(backup, ['mongodb', 'architecture']))} but mongodb.architecture is ${String(mongodb.architecture)}: oplog dumps and incremental backups depend on it`,
-    });
+    findings.push(
+      shared('backup-target', ['backup', 'mongodb', 'architecture'], {
+        problem: `backup.mongodb.architecture is ${String(get(backup, ['mongodb', 'architecture']))} but mongodb.architecture is ${String(mongodb.architecture)} (oplog dumps and incremental backups depend on it)`,
+      }),
+    );
   }
   if (get(backup, ['redis', 'rdbCopy', 'enabled']) === true) {
     const redis = enabled(values, 'redis');
     if (!redis || get(redis, ['networkPolicy', 'allowBackup']) !== true) {
-      findings.push({
-        path: ['backup', 'redis', 'rdbCopy', 'enabled'],
-        rule: 'backup-target',
-        message: 'the Redis RDB copy needs redis.enabled and redis.networkPolicy.allowBackup (Redis admits the backup pods only then)',
-      });
+      findings.push(
+        shared('backup-target', ['backup', 'redis', 'rdbCopy', 'enabled'], {
+          problem: 'the Redis RDB copy needs redis.enabled and redis.networkPolicy.allowBackup (Redis admits the backup pods only then)',
+        }),
+      );
     }
   }
   return findings;
@@ -481,32 +458,37 @@ function shared(id: RuleId, path: PathSegment[], args: Record<string, string | n
  */
 export const requestsWithinLimits: Rule = (values) => {
   const findings: Finding[] = [];
-  const walk = (node: Values, path: PathSegment[]): void => {
+  for (const { path, pair } of resourcePairs(values)) {
+    for (const resource of ['cpu', 'memory'] as const) {
+      const request = pair.requests[resource] as string | number | undefined;
+      const limit = pair.limits[resource] as string | number | undefined;
+      if (request === undefined || limit === undefined) continue;
+      const read = resource === 'cpu' ? parseCpu : parseMemory;
+      if (read(request) > read(limit)) {
+        findings.push(shared('request-limit', [...path, 'requests', resource], { path: path.join('.'), resource, request, limit }));
+      }
+    }
+  }
+  return findings;
+};
+
+/** Every requests/limits pair of every enabled component (every container), in the order the templates walk them (sorted keys). */
+function resourcePairs(values: Values): { path: string[]; pair: { requests: Values; limits: Values } }[] {
+  const pairs: { path: string[]; pair: { requests: Values; limits: Values } }[] = [];
+  const walk = (node: Values, path: string[]): void => {
     for (const key of Object.keys(node).sort()) {
       const value = node[key];
       if (!isPlainObject(value)) continue;
-      const here = [...path, key];
-      if (isPlainObject(value.requests) && isPlainObject(value.limits)) {
-        for (const resource of ['cpu', 'memory'] as const) {
-          const request = value.requests[resource] as string | number | undefined;
-          const limit = value.limits[resource] as string | number | undefined;
-          if (request === undefined || limit === undefined) continue;
-          const read = resource === 'cpu' ? parseCpu : parseMemory;
-          if (read(request) > read(limit)) {
-            findings.push(shared('request-limit', [...here, 'requests', resource], { path: here.join('.'), resource, request, limit }));
-          }
-        }
-      } else {
-        walk(value, here);
-      }
+      if (isPlainObject(value.requests) && isPlainObject(value.limits)) pairs.push({ path: [...path, key], pair: { requests: value.requests, limits: value.limits } });
+      else walk(value, [...path, key]);
     }
   };
   for (const component of COMPONENTS) {
     const chart = enabled(values, component);
     if (chart) walk(chart, [component]);
   }
-  return findings;
-};
+  return pairs;
+}
 
 /** One source per credential: an inline value beside an existingSecret (common.secrets.checkSingleSource). */
 export const credentialsSingleSource: Rule = (values) => {

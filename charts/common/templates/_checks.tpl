@@ -57,6 +57,35 @@ Usage: {{ include "common.rules.requestsWithinLimits" (dict "node" .Values "path
 {{- end -}}
 
 {{/*
+common.rules.withinLimitRange: every limits of a chart's values (every
+container) at or below the namespace LimitRange max, which the API server
+enforces at admission.
+Usage: {{ include "common.rules.withinLimitRange" (dict "node" .Values.redis "path" "redis" "max" .Values.limitRange.max) }}
+*/}}
+{{- define "common.rules.withinLimitRange" -}}
+{{- $ctx := . -}}
+{{- range $key, $value := .node -}}
+{{- if kindIs "map" $value -}}
+{{- $here := printf "%s.%s" $ctx.path $key -}}
+{{- if and (kindIs "map" $value.requests) (kindIs "map" $value.limits) -}}
+{{- range $resource := list "cpu" "memory" -}}
+{{- if hasKey $value.limits $resource -}}
+{{- $read := ternary "common.quantity.millicores" "common.quantity.bytes" (eq $resource "cpu") -}}
+{{- $limit := index $value.limits $resource -}}
+{{- $max := index $ctx.max $resource -}}
+{{- if gt (include $read $limit | float64) (include $read $max | float64) -}}
+{{- include "common.rules.fail" (dict "rule" "limit-range" "args" (dict "path" $here "resource" $resource "limit" $limit "max" $max)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- else -}}
+{{- include "common.rules.withinLimitRange" (dict "node" $value "path" $here "max" $ctx.max) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 common.cron.set: the values one cron field allows, as a JSON object keyed by
 the numbers ("5": true). Input: (dict "text" "0-23/6" "min" 0 "max" 23 "names" list "base" 0)
 */}}
