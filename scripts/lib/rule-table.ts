@@ -112,7 +112,7 @@ export const RULE_TABLE = {
   },
   'alertmanager-inline-credential': {
     twin: 'rule',
-    message: 'monitoring.alertmanager.config.{path} is an inline credential (a webhook URL or key in values ends up in a ConfigMap): use {key}_file with a key of alertmanager.existingSecret (mounted at /etc/alertmanager/secrets)',
+    message: 'monitoring.alertmanager.config.{path} is an inline credential: use {key}_file with a key of alertmanager.existingSecret (mounted at /etc/alertmanager/secrets); a webhook URL or key in values would end up in a ConfigMap',
     constants: {
       globalKeys: ['slack_api_url', 'smtp_auth_password', 'smtp_auth_secret', 'opsgenie_api_key', 'victorops_api_key', 'telegram_bot_token', 'webex_api_url'],
       receiverKeys: ['url', 'api_url', 'webhook_url', 'auth_password', 'auth_secret', 'routing_key', 'service_key', 'bot_token', 'api_key', 'token', 'password', 'credentials', 'api_secret'],
