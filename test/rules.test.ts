@@ -26,6 +26,7 @@ import {
   redisMaxmemory,
 } from '../scripts/lib/rules.ts';
 import { ruleMessage } from '../scripts/lib/rule-table.ts';
+import { createValidator } from '../scripts/lib/validate.ts';
 import { chartDefaults, coalesce, type Values } from '../scripts/lib/values.ts';
 import { parseYamlSource } from '../scripts/lib/yaml-source.ts';
 
@@ -546,5 +547,31 @@ describe('quota object counts', () => {
     const namespace = objectDemands(staging).at(-1);
     // techshop-app-secrets, -mongodb, -redis, -backup-s3, and 10 revisions of the release
     expect(namespace).toMatchObject({ component: 'namespace', secrets: 14, configmaps: 1 });
+  });
+});
+
+describe('the schema patterns generated or written for Kubernetes syntax', () => {
+  const schema = createValidator();
+  const check = (yaml: string) => schema.validate('values/values-dev.yaml', Buffer.from(`global:\n  environment: dev\n${yaml}`)).map((d) => d.path);
+  it('accepts real dates, February 29 only in leap years', () => {
+    const at = (t: string) => check(`backup:\n  restore:\n    pointInTime: "${t}"\n`).filter((p) => p === 'backup.restore.pointInTime');
+    expect(at('2024-02-29T10:30:00Z')).toEqual([]);
+    expect(at('2000-02-29T00:00:00Z')).toEqual([]);
+    expect(at('2100-02-29T00:00:00Z')).toEqual(['backup.restore.pointInTime']);
+    expect(at('2025-02-29T00:00:00Z')).toEqual(['backup.restore.pointInTime']);
+    expect(at('2025-04-31T00:00:00Z')).toEqual(['backup.restore.pointInTime']);
+    expect(at('2025-12-31T23:59:59Z')).toEqual([]);
+  });
+
+  it('accepts the schedules Kubernetes takes', () => {
+    for (const schedule of ['0 2 * * *', '*/15 * * * *', '0 0 1 JAN *', '0 0 * * mon-fri', '5,35 1-5/2 ? * 7', '@weekly', '00 02 * * *']) {
+      expect(check(`backup:\n  schedule: "${schedule}"\n`), schedule).toEqual([]);
+    }
+  });
+
+  it('accepts IPv4 and IPv6 ranges with their prefix lengths', () => {
+    for (const cidr of ['0.0.0.0/0', '10.0.0.0/8', '255.255.255.255/32', '2001:db8::/32', '::/0', 'fd00::1/128']) {
+      expect(check(`app:\n  networkPolicy:\n    externalEgress:\n      cidr: "${cidr}"\n`), cidr).toEqual([]);
+    }
   });
 });

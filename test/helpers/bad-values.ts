@@ -74,6 +74,8 @@ export const CLASS_CASES: Case[] = [
   { fixture: "values-dev.toleration-key-space.yaml", expected: [e("schema/pattern", 7, 7, "mongodb.tolerations[0].key", "is not a taint key - empty, or an optional DNS-subdomain prefix and \"/\", then a name of")] },
   { fixture: "values-dev.toleration-seconds-no-execute.yaml", expected: [e("schema/const", 9, 7, "app.tolerations[0].effect", "must be NoExecute when tolerationSeconds is set (the API server refuses it otherwise)")] },
   { fixture: "values-prod.restore-archive-month-13.yaml", expected: [e("schema/pattern", 147, 5, "backup.restore.archive", "is not a full dump name - mongodb-full-<YYYYMMDD>T<HHMMSS>Z.archive.gz with a real month,")] },
+  { fixture: "values-prod.restore-february-29-2025.yaml", expected: [e("schema/pattern", 148, 5, "backup.restore.pointInTime", "is not an RFC 3339 UTC time such as 2025-01-31T10:30:00Z - a real month, a day that month")] },
+  { fixture: "values-staging.backup-endpoint-label-64.yaml", expected: [e("schema/pattern", 68, 5, "backup.storage.endpoint", "is not an endpoint URL - http(s)://, a DNS name (labels of 1-63 lower-case letters,")] },
   // Topology
   { fixture: "values-dev.mongodb-4-members.yaml", expected: [e("schema/not", 7, 3, "mongodb.replicaCount", "a replica set needs an odd number of members (3, 5, 7) - with an even number one more")] },
   { fixture: "values-dev.mongodb-standalone-3.yaml", expected: [e("schema/const", 6, 3, "mongodb.replicaCount", "a standalone MongoDB runs exactly 1 member; set replicaCount 1, or architecture")] },
