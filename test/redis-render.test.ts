@@ -285,7 +285,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
 
     it('refuses a maxmemory above 80% of the memory limit', async () => {
       await expect(render(helm, 'dev', { set: ['config.maxmemory=500mb'] })).rejects.toThrow(RenderError);
-      await expect(render(helm, 'dev', { set: ['config.maxmemory=500mb'] })).rejects.toThrow(/above 80% of resources.limits.memory/);
+      await expect(render(helm, 'dev', { set: ['config.maxmemory=500mb'] })).rejects.toThrow(/above 80% of redis.resources.limits.memory .*\[rule redis-maxmemory\]/);
       await expect(render(helm, 'dev', { set: ['config.maxmemory=400mb'] })).resolves.toBeDefined();
     });
 

@@ -394,8 +394,9 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     });
 
     it('never renders a PDB that would block every eviction', async () => {
-      const objects = await renderEnv(helm, 'dev', { set: ['app.pdb.enabled=true', 'app.pdb.minAvailable=1'] });
-      expect(byKind(objects, 'PodDisruptionBudget').filter((o) => o.metadata.name === 'shop-app')).toHaveLength(0);
+      // the umbrella refuses a PDB its minimum replicas cannot satisfy (rule pdb-satisfiable, as validate does)
+      await expect(renderEnv(helm, 'dev', { set: ['app.pdb.enabled=true', 'app.pdb.minAvailable=1'] })).rejects.toThrow(/\[rule pdb-satisfiable\]/);
+      const objects = await renderEnv(helm, 'dev');
       for (const pdb of byKind(objects, 'PodDisruptionBudget')) expect(blocksEveryEviction(objects, pdb), `PDB ${pdb.metadata.name}`).toBe(false);
       const three = await renderEnv(helm, 'dev', { set: ['app.pdb.enabled=true', 'app.pdb.minAvailable=2', 'app.replicaCount=3'] });
       expect(findObject(three, 'PodDisruptionBudget', 'shop-app').spec.minAvailable).toBe(2);

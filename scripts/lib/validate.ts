@@ -11,6 +11,7 @@ import * as standalone from 'ajv/dist/standalone/index.js';
 import { formatPath, type Diagnostic, type PathSegment } from './diagnostics.ts';
 import { chartSchema, profileSchema } from './generate.ts';
 import { cacheDir, chartsDir, environments, repoRoot, schemasDir, umbrellaChart, type Environment } from './paths.ts';
+import { cronProblem } from './cron.ts';
 import { checkRules } from './rules.ts';
 import { loadSchemaSources, type JsonSchema } from './schema-source.ts';
 import { chartDefaults, coalesce, isPlainObject, type Values } from './values.ts';
@@ -51,7 +52,15 @@ function policyOf(schema: JsonSchema, schemaPath: string): string | undefined {
   return policy;
 }
 
+const X_MESSAGE_KEYWORDS = new Set(['not', 'const', 'minLength', 'maxLength', 'multipleOf', 'minimum', 'maximum', 'pattern']);
+
 function describe(error: ErrorObject, value: unknown): string {
+  // A rule the schema states with not/const/multipleOf says what it means in x-message.
+  const own = (error.parentSchema as Record<string, unknown> | undefined)?.['x-message'];
+  if (typeof own === 'string' && X_MESSAGE_KEYWORDS.has(error.keyword)) {
+    const got = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
+    return (error as { propertyName?: string }).propertyName !== undefined ? `key name ${JSON.stringify(value)} ${own}` : `${own}${got}`;
+  }
   if ((error as { propertyName?: string }).propertyName !== undefined) return `key name ${describeValue(error, value)}`;
   return describeValue(error, value);
 }
@@ -63,8 +72,14 @@ function describeValue(error: ErrorObject, value: unknown): string {
       return `unknown key "${(error.params as { additionalProperty: string }).additionalProperty}" (not in the schema: a typo?)`;
     case 'required':
       return `missing required key "${(error.params as { missingProperty: string }).missingProperty}"`;
-    case 'pattern':
-      return `must match pattern "${(error.params as { pattern: string }).pattern}"${got}`;
+    case 'pattern': {
+      const schema = (error.parentSchema ?? {}) as Record<string, unknown>;
+      if (schema['x-grammar'] === 'cron' && typeof value === 'string') return `is not a schedule Kubernetes accepts: ${cronProblem(value)}${got}`;
+      const pattern = (error.params as { pattern: string }).pattern;
+      // a long generated pattern says less than the description it implements
+      if (pattern.length > 60 && typeof schema.description === 'string') return `must be ${schema.description.replace(/^An? /, 'a ')}${got}`;
+      return `must match pattern "${pattern}"${got}`;
+    }
     case 'enum':
       return `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}${got}`;
     case 'minLength':
@@ -141,6 +156,8 @@ function cacheKey(chart: string): string {
     }
   };
   walk(schemasDir);
+  // code the schemas are generated from (the cron grammar) and the rule table
+  for (const file of ['cron.ts', 'rule-table.ts']) if (existsSync(join(repoRoot, 'scripts', 'lib', file))) inputs.push(join(repoRoot, 'scripts', 'lib', file));
   for (const chart of readdirSync(chartsDir)) {
     for (const file of ['Chart.yaml', 'values.yaml']) {
       const path = join(chartsDir, chart, file);

@@ -81,7 +81,7 @@ Bytes of a Kubernetes memory quantity ("512Mi") or of a redis.conf size
 {{- $unit := trimPrefix (regexFind "^[0-9.]+" $value) $value -}}
 {{- $factors := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "kb" 1024 "mb" 1048576 "gb" 1073741824 -}}
 {{- if not (hasKey $factors $unit) -}}
-{{- fail (printf "cannot read the size %q" $value) -}}
+{{- include "common.rules.fail" (dict "rule" "quantity-format" "args" (dict "value" (quote $value))) -}}
 {{- end -}}
 {{- mulf $number (index $factors $unit) | int64 -}}
 {{- end -}}
@@ -96,8 +96,9 @@ kernel's OOM killer, not the eviction policy, decides.
 {{- define "redis.checkMaxmemory" -}}
 {{- $max := include "redis.bytes" .Values.config.maxmemory | float64 -}}
 {{- $limit := include "redis.bytes" .Values.resources.limits.memory | float64 -}}
-{{- if gt $max (mulf $limit 0.8) -}}
-{{- fail (printf "redis.config.maxmemory %s is above 80%% of resources.limits.memory %s: leave room for buffers and fork copy-on-write, or the kernel kills redis before it evicts" .Values.config.maxmemory .Values.resources.limits.memory) -}}
+{{- $percent := (include "common.rules.constants" "redis-maxmemory" | fromJson).percent -}}
+{{- if gt $max (mulf $limit (divf $percent 100)) -}}
+{{- include "common.rules.fail" (dict "rule" "redis-maxmemory" "args" (dict "maxmemory" .Values.config.maxmemory "limit" .Values.resources.limits.memory)) -}}
 {{- end -}}
 {{- end -}}
 
