@@ -10,6 +10,7 @@ import { helmMatrix, type HelmBinary } from '../scripts/lib/helm.ts';
 import { mapLimit } from '../scripts/lib/lint.ts';
 import { chartDir, repoRoot } from '../scripts/lib/paths.ts';
 import { createValidator } from '../scripts/lib/validate.ts';
+import { OPTIONAL_APIS } from './helpers/render.ts';
 import { CLASS_CASES } from './helpers/bad-values.ts';
 
 const fixtureDir = 'test/fixtures/values';
@@ -56,7 +57,8 @@ describe.each([4, 3])('helm %d template refuses every bad file of the class corp
     const helm = matrix.find((h) => h.major === major);
     if (!helm) throw new Error(`no helm ${major}`);
     await mapLimit(CLASS_CASES, 2, async ({ fixture }) => {
-      const result = await run(helm.path, ['template', 'shop', chartDir('techshop'), '-f', join(repoRoot, fixtureDir, fixture)]);
+      const apis = OPTIONAL_APIS.flatMap((api) => ['--api-versions', api]);
+      const result = await run(helm.path, ['template', 'shop', chartDir('techshop'), '-f', join(repoRoot, fixtureDir, fixture), ...apis]);
       results.set(fixture, { code: result.code, output: `${result.stdout}\n${result.stderr}` });
     });
   });
