@@ -278,7 +278,7 @@ print(JSON.stringify(out));`);
 });
 
 describe('standalone on real mongod 6.0 (generated credentials from the rendered Secret)', () => {
-  it('creates root through the localhost exception, then the users; a second pass changes nothing', async () => {
+  it('creates root through the localhost exception, then the users; a second pass changes nothing; a new pod rotates a password and resets roles; an empty password fails', async () => {
     const pods = new ChartPods(standalone, join(root, 'standalone'), freePort);
     expect(pods.replicaSet).toBe(false);
     const rootPassword = pods.secret['mongodb-root-password'] as string;
@@ -298,6 +298,35 @@ describe('standalone on real mongod 6.0 (generated credentials from the rendered
     const second = await pods.bootstrap(0);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toBe('');
+
+    // a new pod (fresh emptyDir) after the Secret changed: mongo-init.js rotates the app
+    // password and resets drifted roles; an empty password fails before touching the user
+    const [helm] = helms;
+    const rotate = (password: string) =>
+      renderMongo(helm!, { valuesFiles: [ciValues('dev'), valuesFile(`rotate-${password.length}`, { auth: { rootPassword, password } })] });
+    const rootUri = directUri(pods.address(0), { user: 'root', password: rootPassword });
+    await sh.eval(rootUri, 'db.getSiblingDB("techshop").grantRolesToUser("techshop", [{ role: "dbOwner", db: "techshop" }])');
+    pods.update(await rotate('rotated-app-password-1'));
+    rmSync(join(root, 'standalone', 'pod-0', 'volumes', 'bootstrap-tmp'), { recursive: true, force: true });
+    const third = await pods.bootstrap(0);
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.stderr).not.toMatch(/created the root user/);
+    const rotated = directUri(pods.address(0), { user: 'techshop', password: 'rotated-app-password-1', db: 'techshop' });
+    expect(await sh.eval(rotated, 'print(db.getSiblingDB("techshop").orders.countDocuments())')).toBe('1');
+    expect((await sh.try(app, 'db.getSiblingDB("techshop").orders.countDocuments()')).code).not.toBe(0);
+    expect(await sh.eval(rootUri, 'print(JSON.stringify(db.getSiblingDB("techshop").getUser("techshop").roles))')).toBe('[{"role":"readWrite","db":"techshop"}]');
+    const indexes = await sh.eval(rootUri, 'print(db.getSiblingDB("techshop").orders.getIndexes().length)');
+
+    // an existing Secret whose mongodb-password is empty
+    const emptied = await rotate('rotated-app-password-1');
+    (findObject(emptied, 'Secret', 'shop-mongodb') as { data: Record<string, string> }).data['mongodb-password'] = '';
+    pods.update(emptied);
+    rmSync(join(root, 'standalone', 'pod-0', 'volumes', 'bootstrap-tmp'), { recursive: true, force: true });
+    const empty = await pods.bootstrap(0);
+    expect(empty.code).not.toBe(0); // the pass fails (retried next pass); no marker is written
+    expect(empty.stderr + empty.stdout).toMatch(/MONGODB_PASSWORD is empty: no password for techshop@techshop/);
+    expect(await sh.eval(rotated, 'print(db.getSiblingDB("techshop").orders.countDocuments())')).toBe('1');
+    expect(await sh.eval(rootUri, 'print(db.getSiblingDB("techshop").orders.getIndexes().length)')).toBe(indexes);
     await pods.servers.get(0)?.kill();
-  }, 120_000);
+  }, 180_000);
 });
