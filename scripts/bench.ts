@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { run } from './lib/exec.ts';
 import { resolveHelm } from './lib/helm.ts';
 import { lintTargets } from './lib/lint.ts';
-import { chartDir, chartNames } from './lib/paths.ts';
+import { chartDir, chartNames, repoRoot } from './lib/paths.ts';
 import { defaultValuesFiles } from './validate.ts';
 import { loadValidator, validateFiles } from './lib/validate.ts';
 
@@ -80,3 +80,8 @@ const out = mkdtempSync(join(tmpdir(), 'bench-'));
 const pkg = await time(async () => { for (const c of chartNames) await must(helm.path, ['package', chartDir(c), '--destination', out]); });
 rmSync(out, { recursive: true, force: true });
 console.log(`bare helm package of ${chartNames.length} charts: ${pkg.toFixed(0)} ms`);
+
+// the replica-set tests on real mongod (3 → 5 → 3 members, users, restarts): one vitest run, wall time
+const vitest = join(repoRoot, 'node_modules', '.bin', 'vitest');
+const rs = await time(async () => must(vitest, ['run', join(repoRoot, 'test', 'mongodb-scripts.test.ts')]));
+console.log(`replica-set tests on real mongod 6.0.5 (test/mongodb-scripts.test.ts, one vitest run): ${(rs / 1000).toFixed(1)} s`);
