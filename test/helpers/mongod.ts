@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { run } from '../../scripts/lib/exec.ts';
 import { cacheDir, repoRoot } from '../../scripts/lib/paths.ts';
 import { findObject, podSpecOf, type K8sObject } from '../../scripts/lib/render.ts';
@@ -136,7 +136,9 @@ function waitForPort(port: number, timeoutMs: number, exited: () => string | und
 export async function startMongod(args: string[], port: number, dbpath: string): Promise<Mongod> {
   mkdirSync(dbpath, { recursive: true });
   const logpath = join(dbpath, 'mongod.log');
-  const child = spawn(MONGOD, [...args, `--logpath=${logpath}`, '--logappend'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // test-only additions: the log and the unix socket inside the data's parent directory (removed with it, also after SIGKILL)
+  const extra = [`--logpath=${logpath}`, '--logappend', `--unixSocketPrefix=${dirname(dbpath)}`];
+  const child = spawn(MONGOD, [...args, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   running.add(child);
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += String(chunk)));
