@@ -152,7 +152,30 @@ install_crds() {
   done <"$KUBE_MOD/crds"
 }
 
+# --- kwok's stage configuration: its own "fast" node and pod lifecycles ------------------------
+# kwok's binary carries no stages; they ship as YAML in its module (kustomize/stage/).
+KWOK_STAGES=(node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
+  pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml)
+install_kwok_stages() {
+  local version json moddir target="$BIN/kwok-stages.yaml" file
+  version=$(awk '$1 == "require" && $2 == "sigs.k8s.io/kwok" {print $3; exit} $1 == "sigs.k8s.io/kwok" {print $2; exit}' "$KUBE_MOD/kwok/go.mod")
+  [[ -f $target && -f $BIN/.kwok-stages.yaml.version && "$(<"$BIN/.kwok-stages.yaml.version")" == "$version" ]] && return 0
+  json=$(cd "$ROOT" && gorun mod download -json "sigs.k8s.io/kwok@$version") || die "cannot download sigs.k8s.io/kwok@$version"
+  moddir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")
+  {
+    for file in "${KWOK_STAGES[@]}"; do
+      [[ -f $moddir/kustomize/stage/$file ]] || die "sigs.k8s.io/kwok@$version has no kustomize/stage/$file"
+      printf -- '---\n'
+      grep -v '^---$' "$moddir/kustomize/stage/$file"
+    done
+  } >"$target.tmp"
+  mv "$target.tmp" "$target"
+  write_stamp kwok-stages.yaml "$version"
+  log "kwok: stages ${KWOK_STAGES[*]} from sigs.k8s.io/kwok@$version"
+}
+
 install_small_tools
+install_kwok_stages
 install_crds
 install_control_plane
 

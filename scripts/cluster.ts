@@ -40,7 +40,7 @@ import { provisionBundledKubectl } from './lib/helm.ts';
 import { repoRoot } from './lib/paths.ts';
 import { runIfMain, type Stage } from './lib/stage.ts';
 
-const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
+const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kwok-stages.yaml'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class ClusterError extends Error {}

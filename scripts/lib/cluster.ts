@@ -169,7 +169,6 @@ export const ADMISSION_PLUGINS = [
   'PersistentVolumeClaimResize',
   'RuntimeClass',
   'StorageObjectInUseProtection',
-  'TaintNodesByCondition',
   'MutatingAdmissionWebhook',
   'ValidatingAdmissionPolicy',
   'ValidatingAdmissionWebhook',
@@ -225,6 +224,8 @@ export function componentCommands(layout: ClusterLayout, ports: ClusterPorts, bi
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
         '--authorization-mode=Node,RBAC',
         `--enable-admission-plugins=${ADMISSION_PLUGINS.join(',')}`,
+        // It taints every new node not-ready until the node-lifecycle controller, which we do not run, clears it.
+        '--disable-admission-plugins=TaintNodesByCondition',
         '--allow-privileged=false',
         '--profiling=false',
         '--v=1',
@@ -270,6 +271,8 @@ export function componentCommands(layout: ClusterLayout, ports: ClusterPorts, bi
       binary: bin('kwok'),
       args: [
         `--kubeconfig=${layout.kubeconfig}`,
+        // kwok's own "fast" node and pod lifecycles (.ci/install-kube.sh copies them from its module)
+        `--config=${join(binDir, 'kwok-stages.yaml')}`,
         '--manage-all-nodes=false',
         `--manage-nodes-with-annotation-selector=${FAKE_NODE_ANNOTATION}=fake`,
         '--cidr=10.244.0.1/16',
