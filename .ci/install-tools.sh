@@ -16,8 +16,10 @@
 #   .ci/install-tools.sh --all     both (npm run setup -- --all; .ci/run)
 #     apt      prometheus, prometheus-alertmanager (Debian's promtool/amtool),
 #              redis-server, docker-registry, gnupg, awscli, shellcheck
+#              (and mongod's libraries, redis_exporter)
 #     builds   .ci/install-backup-tools.sh, .ci/install-prometheus-tools.sh,
-#              .ci/install-kube.sh (each cached by version under .cache/)
+#              .ci/install-kube.sh, .ci/install-mongo-tools.sh (each cached by
+#              version under .cache/)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,7 +38,9 @@ case "${1:-}" in
   *) printf 'usage: %s [--all | --tests]\n' "$0" >&2; exit 2 ;;
 esac
 # apt packages of the test tier (the main tier needs only python3-venv, added when missing)
-TEST_APT_PACKAGES=(prometheus prometheus-alertmanager redis-server docker-registry gnupg awscli shellcheck)
+# (install-mongo-tools.sh's libraries and redis_exporter too, so no two apt-gets run at once)
+TEST_APT_PACKAGES=(prometheus prometheus-alertmanager redis-server docker-registry gnupg awscli shellcheck
+  libcurl4 libssl3 liblzma5 prometheus-redis-exporter)
 PIP_PACKAGES=(yamllint==1.37.1 yamale==6.0.0)
 # Oldest and newest supported Kubernetes versions: tools/kubernetes-versions (shared with the lint stage).
 mapfile -t KUBE_VERSIONS < <(grep -v '^#' "$TOOLS_MOD/kubernetes-versions" | grep .)
@@ -210,6 +214,7 @@ install_test_tier() {
     "backup-tools|$REPO/.ci/install-backup-tools.sh"
     "prometheus-tools|$REPO/.ci/install-prometheus-tools.sh"
     "kube|$REPO/.ci/install-kube.sh"
+    "mongo-tools|$REPO/.ci/install-mongo-tools.sh"
   )
   for entry in "${builds[@]}"; do
     name=${entry%%|*}

@@ -116,3 +116,8 @@ console.log(`bare helm package of ${chartNames.length} charts: ${pkg.toFixed(0)}
     rmSync(root, { recursive: true, force: true });
   }
 }
+
+// the replica-set tests on real mongod (3 → 5 → 3 members, users, restarts): one vitest run, wall time
+const vitest = join(repoRoot, 'node_modules', '.bin', 'vitest');
+const rs = await time(async () => must(vitest, ['run', join(repoRoot, 'test', 'mongodb-scripts.test.ts')]));
+console.log(`replica-set tests on real mongod 6.0.5 (test/mongodb-scripts.test.ts, one vitest run): ${(rs / 1000).toFixed(1)} s`);
