@@ -17,7 +17,7 @@ const EXPECTED = {
   dev: {
     replicas: 1,
     storage: '1Gi',
-    resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '500m', memory: '1Gi' } },
+    resources: { requests: { cpu: '250m', memory: '512Mi', 'ephemeral-storage': '128Mi' }, limits: { cpu: '500m', memory: '1Gi', 'ephemeral-storage': '512Mi' } },
     secretName: 'shop-mongodb',
     hosts: 'shop-mongodb.techshop.svc.cluster.local:27017',
     options: 'authSource=techshop',
@@ -28,7 +28,7 @@ const EXPECTED = {
   prod: {
     replicas: 3,
     storage: '20Gi',
-    resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } },
+    resources: { requests: { cpu: '500m', memory: '1Gi', 'ephemeral-storage': '128Mi' }, limits: { cpu: '1', memory: '2Gi', 'ephemeral-storage': '512Mi' } },
     secretName: 'techshop-mongodb',
     hosts: [0, 1, 2].map(MEMBER).join(','),
     options: 'authSource=techshop&replicaSet=rs0',

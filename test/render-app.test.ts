@@ -10,9 +10,9 @@ import { byKind, helms, renderEnv } from './helpers/render.ts';
 import { restrictedContainerContext, restrictedPodContext } from './helpers/security.ts';
 
 const EXPECTED = {
-  dev: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '200m', memory: '256Mi' }, replicas: 1 },
-  staging: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' }, replicas: undefined },
-  prod: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' }, replicas: undefined },
+  dev: { requests: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '200m', memory: '256Mi', 'ephemeral-storage': '256Mi' }, replicas: 1 },
+  staging: { requests: { cpu: '250m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '256Mi' }, replicas: undefined },
+  prod: { requests: { cpu: '250m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '256Mi' }, replicas: undefined },
 } as const;
 
 /** The charts that render objects (every chart but the library), each with its Chart.yaml version. */

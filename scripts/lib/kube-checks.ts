@@ -1,7 +1,8 @@
 // Checks of what the charts render (DESIGN "checks" 3): strict Kubernetes
 // schemas for the oldest and newest supported versions (kubeconform),
-// kube-score, and our Pod Security / NetworkPolicy checks.
-import { readFileSync } from 'node:fs';
+// kube-score, checkov, and our Pod Security / NetworkPolicy checks.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { run } from './exec.ts';
 import type { HelmBinary } from './helm.ts';
@@ -114,6 +115,92 @@ export async function kubeScore(bin: string, manifests: string, valuesFile?: str
   const result = await run(bin, args, { input: manifests });
   const problems = result.stdout.split('\n').filter((line) => /^\[(CRITICAL|WARNING)\]/.test(line));
   return { ok: result.code === 0 && problems.length === 0, summary: `${problems.length} findings`, problems: problems.length ? problems : result.code !== 0 ? [result.stderr.trim()] : [] };
+}
+
+/** checkov's answer for one check on one object (`Kind.namespace.name`). */
+export interface CheckovFinding {
+  check: string;
+  name: string;
+  resource: string;
+  /** the reason of a skip (checkov.io/skip<N>: <check>=<reason>), if any */
+  reason?: string;
+}
+
+export interface CheckovReport extends ToolReport {
+  passed: number;
+  failed: CheckovFinding[];
+  skipped: CheckovFinding[];
+}
+
+/** checkov's placeholder when a skip annotation carries no reason. */
+const CHECKOV_NO_REASON = 'No comment provided';
+
+export function checkovArgs(file: string): string[] {
+  // No --quiet: it drops the skipped checks, whose reasons are checked here.
+  // --skip-download: offline, no guidelines fetched from the vendor.
+  return ['--file', file, '--framework', 'kubernetes', '--output', 'json', '--compact', '--skip-download'];
+}
+
+interface CheckovJsonCheck {
+  check_id: string;
+  check_name: string;
+  resource: string;
+  check_result?: { suppress_comment?: string };
+}
+
+/**
+ * checkov's JSON report → findings. A failed check is a problem; so is a skip
+ * without a written reason. Accepted findings carry their reason in the
+ * chart (charts/common/templates/_checkov.tpl), never on the command line.
+ */
+export function parseCheckov(stdout: string): Omit<CheckovReport, 'ok' | 'summary'> & { problems: string[] } {
+  const json: unknown = JSON.parse(stdout);
+  const reports = (Array.isArray(json) ? json : [json]) as { check_type?: string; results?: Record<string, CheckovJsonCheck[]>; summary?: { passed?: number } }[];
+  const report = reports.find((r) => r.check_type === 'kubernetes') ?? (reports.length === 1 ? reports[0] : undefined);
+  if (!report) throw new Error('no kubernetes report in checkov output');
+  const finding = (c: CheckovJsonCheck): CheckovFinding => {
+    const reason = c.check_result?.suppress_comment?.trim();
+    return { check: c.check_id, name: c.check_name, resource: c.resource, ...(reason && reason !== CHECKOV_NO_REASON ? { reason } : {}) };
+  };
+  const failed = (report.results?.failed_checks ?? []).map(finding);
+  const skipped = (report.results?.skipped_checks ?? []).map(finding);
+  const problems = [
+    ...failed.map((f) => `${f.check} ${f.resource}: ${f.name}`),
+    ...skipped.filter((f) => !f.reason).map((f) => `${f.check} ${f.resource}: skipped without a reason (${f.name})`),
+  ];
+  return { passed: report.summary?.passed ?? 0, failed, skipped, problems };
+}
+
+/** checkov over one render (manifests as helm prints them). */
+export async function checkov(bin: string, manifests: string): Promise<CheckovReport> {
+  const dir = mkdtempSync(join(tmpdir(), 'checkov-'));
+  try {
+    const file = join(dir, 'render.yaml');
+    writeFileSync(file, manifests);
+    const result = await run(bin, checkovArgs(file), { env: { ...process.env, LOG_LEVEL: 'ERROR' } });
+    let parsed: ReturnType<typeof parseCheckov>;
+    try {
+      parsed = parseCheckov(result.stdout);
+    } catch (error) {
+      return { ok: false, summary: 'checkov gave no report', problems: [`${(error as Error).message}`, result.stderr.trim()].filter(Boolean), passed: 0, failed: [], skipped: [] };
+    }
+    // Exit 1 = failed checks (listed); anything else non-zero is checkov failing.
+    const crashed = result.code !== 0 && parsed.failed.length === 0;
+    const problems = crashed ? [...parsed.problems, `checkov exited ${result.code}: ${result.stderr.trim()}`] : parsed.problems;
+    return {
+      ok: problems.length === 0,
+      summary: `${parsed.passed} passed, ${parsed.failed.length} failed, ${parsed.skipped.length} skipped with a reason in the chart`,
+      ...parsed,
+      problems,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** checkov's pass percentage as it counts it: passed / (passed + failed); skipped checks are in neither. */
+export function checkovPassRate(passed: number, failed: number): number {
+  return passed + failed === 0 ? 100 : (100 * passed) / (passed + failed);
 }
 
 export async function actionlint(bin: string, cwd = repoRoot): Promise<ToolReport> {
