@@ -201,6 +201,6 @@ install_checkov
 install_kube_schemas
 # mongodump/mongorestore, a MongoDB-wire server and an S3 server for the backup chart's tests
 bash "$REPO/.ci/install-backup-tools.sh"
-# promtool-upstream (Prometheus 3.5.0, with Kubernetes SD) and amtool-upstream (Alertmanager 0.28.1): the deployed versions
+# promtool-upstream (Prometheus 3.5.1, with Kubernetes SD) and amtool-upstream (Alertmanager 0.28.1): the deployed versions
 bash "$REPO/.ci/install-prometheus-tools.sh"
 print_versions

@@ -8,6 +8,7 @@ import { chartDir } from '../scripts/lib/paths.ts';
 import { join } from 'node:path';
 import { helms } from './helpers/render.ts';
 import { restrictedPodContext } from './helpers/security.ts';
+import { imageRef } from '../scripts/lib/images.ts';
 
 const PROD = join(chartDir('backup'), 'ci', 'prod-values.yaml');
 const DEV = join(chartDir('backup'), 'ci', 'dev-values.yaml');
@@ -63,9 +64,9 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     expect(findObject(prod, 'CronJob', 'shop-backup-verify').spec.jobTemplate.spec.backoffLimit).toBe(0);
     const full = findObject(prod, 'CronJob', 'shop-backup');
     expect(containers(full).map((c) => [c.name, c.image, c.command[2]])).toEqual([
-      ['dump', 'docker.io/mongo:8.0.15', '/scripts/dump.sh'],
-      ['redis-rdb', 'docker.io/redis:7.2.7', '/scripts/redis-rdb.sh'],
-      ['upload', 'docker.io/amazon/aws-cli:2.22.35', '/scripts/upload.sh && /scripts/retention.sh'],
+      ['dump', imageRef('mongo'), '/scripts/dump.sh'],
+      ['redis-rdb', imageRef('redis'), '/scripts/redis-rdb.sh'],
+      ['upload', imageRef('aws-cli'), '/scripts/upload.sh && /scripts/retention.sh'],
     ]);
     expect(env(full)).toEqual(expect.arrayContaining([{ name: 'RETENTION_LOCAL_DAYS', value: '7' }, { name: 'RETENTION_REMOTE_DAYS', value: '30' }, { name: 'S3_SSE', value: 'aws:kms' }]));
     const verify = findObject(prod, 'CronJob', 'shop-backup-verify');

@@ -5,6 +5,7 @@ import { findObject, podSpecOf, type K8sObject } from '../scripts/lib/render.ts'
 import { byKind, helms } from './helpers/render.ts';
 import { ciValues, renderMongo } from './fixtures/mongodb/render.ts';
 import { restrictedContainerContext, restrictedPodContext } from './helpers/security.ts';
+import { imageRef } from '../scripts/lib/images.ts';
 
 const SELECTOR = {
   'app.kubernetes.io/name': 'mongodb',
@@ -86,7 +87,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         },
       ]);
       const mongod = containerOf(s, 'mongodb');
-      expect(mongod.image).toBe('docker.io/library/mongo:8.0.15');
+      expect(mongod.image).toBe(imageRef('mongo'));
       expect(mongod.command).toEqual(['mongod']);
       expect(mongod.args).toEqual(['--bind_ip_all', '--port=27017', '--dbpath=/data/db', `--wiredTigerCacheSizeGB=${want.cache}`, ...want.authArgs]);
       expect(mongod.ports).toEqual([{ name: 'mongodb', containerPort: 27017, protocol: 'TCP' }]);
@@ -202,7 +203,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(metrics.spec.ports).toEqual([{ name: 'metrics', port: 9216, targetPort: 'metrics', protocol: 'TCP' }]);
       expect(metrics.spec.selector).toEqual(SELECTOR);
       const exporter = containerOf(await sts(), 'metrics');
-      expect(exporter.image).toBe('docker.io/percona/mongodb_exporter:0.47.1');
+      expect(exporter.image).toBe(imageRef('mongodb-exporter'));
       expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: 9216, protocol: 'TCP' }]);
       expect(exporter.env?.[0]).toEqual({ name: 'MONGODB_USER', value: 'metrics' });
     });

@@ -17,6 +17,7 @@ import { findObject, podSpecOf, renderChart, RELEASE_NAMESPACE, type K8sObject, 
 import { findTool } from '../scripts/lib/tools.ts';
 import { byKind, helms } from './helpers/render.ts';
 import { endpointSliceTargets, podRoleTargets, relabel } from './helpers/prometheus.ts';
+import { imageRef } from '../scripts/lib/images.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered objects and configs are untyped YAML */
 
@@ -45,7 +46,7 @@ const KSM_ALERTS = ['TechShopAppNotReady', 'TechShopHPAAtMax', 'TechShopPodResta
 const KUBELET_ALERTS = ['TechShopPersistentVolumeFillingUp'];
 const chartValues = load(readFileSync(join(chartDir(CHART), 'values.yaml'), 'utf8')) as any;
 
-// Upstream builds of the deployed versions (.ci/install-prometheus-tools.sh): Prometheus 3.5.0, Alertmanager 0.28.1.
+// Upstream builds of the deployed versions (.ci/install-prometheus-tools.sh): Prometheus 3.5.1, Alertmanager 0.28.1.
 const promtool = findTool('promtool-upstream');
 const amtool = findTool('amtool-upstream');
 const kubeconformBin = findTool('kubeconform');
@@ -176,7 +177,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
 
     it('pins every image to an exact version', async () => {
       const images = (await objects()).flatMap((o) => (podSpecOf(o)?.containers ?? []).map((c: { image: string }) => c.image));
-      expect(images.sort()).toEqual(['docker.io/grafana/grafana:12.1.0', 'docker.io/library/busybox:1.37.0', 'docker.io/prom/alertmanager:v0.28.1', 'docker.io/prom/prometheus:v3.5.0']);
+      expect(images.sort()).toEqual(['grafana', 'busybox', 'alertmanager', 'prometheus'].map((name) => imageRef(name)).sort());
     });
 
     it('runs Prometheus as a StatefulSet with retention from values and its TSDB on a PVC', async () => {

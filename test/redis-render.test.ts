@@ -13,6 +13,7 @@ import { findObject, podSpecOf, RenderError, renderChart, type K8sObject, type R
 import { helms } from './helpers/render.ts';
 import { ensureRedisChartDependencies } from './helpers/redis-server.ts';
 import { restrictedContainerContext, restrictedPodContext } from './helpers/security.ts';
+import { imageRef } from '../scripts/lib/images.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered objects are untyped YAML */
 
@@ -99,7 +100,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(sts.spec.podManagementPolicy).toBe('Parallel');
       expect(sts.spec.selector.matchLabels).toEqual(SELECTOR);
       const redis = container(sts, 'redis');
-      expect(redis.image).toBe('docker.io/redis:7.2.7');
+      expect(redis.image).toBe(imageRef('redis'));
       expect(redis.command).toEqual(['/bin/bash', '/scripts/start.sh']);
       expect(redis.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '256Mi' } });
       expect(redis.ports).toEqual([
@@ -107,7 +108,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         ...(cluster ? [{ name: 'cluster-bus', containerPort: 16379, protocol: 'TCP' }] : []),
       ]);
       const exporter = container(sts, 'metrics');
-      expect(exporter.image).toBe('docker.io/oliver006/redis_exporter:v1.67.0');
+      expect(exporter.image).toBe(imageRef('redis-exporter'));
       expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: 9121, protocol: 'TCP' }]);
       expect(exporter.resources).toEqual({ requests: { cpu: '25m', memory: '32Mi', 'ephemeral-storage': '16Mi' }, limits: { cpu: '100m', memory: '64Mi', 'ephemeral-storage': '64Mi' } });
       expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
