@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { run } from './lib/exec.ts';
 import { resolveHelm } from './lib/helm.ts';
-import { actionlint, checkov, checkovPassRate, kubeconform, kubernetesVersions, kubeScore, renderTarget } from './lib/kube-checks.ts';
+import { actionlint, checkovPassRate, checkovRenders, kubeconform, kubernetesVersions, kubeScore, renderTarget } from './lib/kube-checks.ts';
 import { helmLint, lintTargets, mapLimit, type LintTarget } from './lib/lint.ts';
 import { repoRoot } from './lib/paths.ts';
 import { buildDependencies, podSpecOf, RELEASE_NAMESPACE, type K8sObject } from './lib/render.ts';
@@ -98,7 +98,7 @@ export const lintStage: Stage = async ({ argv, log }) => {
     let failed = 0;
     let skipped = 0;
     let clean = true;
-    const results = await mapLimit(rendered, 2, (r) => checkov(cv, r.text));
+    const results = await checkovRenders(cv, rendered.map((r) => r.text));
     rendered.forEach((r, i) => {
       const result = results[i]!;
       passed += result.passed;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { checkov, checkovPassRate, parseCheckov, renderTarget } from '../scripts/lib/kube-checks.ts';
+import { checkov, checkovPassRate, checkovRenders, parseCheckov, renderTarget } from '../scripts/lib/kube-checks.ts';
 import { environments, repoRoot, valuesFile } from '../scripts/lib/paths.ts';
 import { findTool } from '../scripts/lib/tools.ts';
 import { helms } from './helpers/render.ts';
@@ -71,10 +71,19 @@ describe('checkov', () => {
     expect(reasoned.failed.map((f) => f.check)).not.toContain('CKV_K8S_35');
   });
 
-  it('parses a report without findings and counts the pass rate as checkov does', () => {
-    const parsed = parseCheckov(JSON.stringify({ check_type: 'kubernetes', results: { failed_checks: [], skipped_checks: [] }, summary: { passed: 3 } }));
-    expect(parsed).toMatchObject({ passed: 3, failed: [], skipped: [], problems: [] });
+  it('parses a report per scanned file and counts the pass rate as checkov does', () => {
+    const pass = (file: string) => ({ check_id: 'CKV_K8S_1', check_name: 'x', resource: 'Pod.a.b', file_path: `/${file}` });
+    const parsed = parseCheckov(JSON.stringify({ check_type: 'kubernetes', results: { passed_checks: [pass('a.yaml'), pass('a.yaml')], failed_checks: [], skipped_checks: [] } }), ['a.yaml', 'b.yaml']);
+    expect(parsed.get('a.yaml')).toEqual({ passed: 2, failed: [], skipped: [], problems: [] });
+    expect(parsed.get('b.yaml')).toEqual({ passed: 0, failed: [], skipped: [], problems: [] });
     expect(checkovPassRate(887, 44)).toBeCloseTo(95.27, 2);
+  });
+
+  it('scans several renders in one run and reports each apart; an empty render is a failure, not a pass', async () => {
+    const [broken, empty] = await checkovRenders(tool('checkov'), [brokenPod(''), '# nothing\n']);
+    expect(broken!.failed.map((f) => f.check)).toContain('CKV_K8S_35');
+    expect(empty!.ok).toBe(false);
+    expect(empty!.problems).toContain('checkov checked nothing in this render');
   });
 
   it('every reason in the table names a checkov check and contains no "=" (checkov splits on it)', () => {

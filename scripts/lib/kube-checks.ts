@@ -135,67 +135,98 @@ export interface CheckovReport extends ToolReport {
 /** checkov's placeholder when a skip annotation carries no reason. */
 const CHECKOV_NO_REASON = 'No comment provided';
 
-export function checkovArgs(file: string): string[] {
-  // No --quiet: it drops the skipped checks, whose reasons are checked here.
+export function checkovArgs(dir: string): string[] {
+  // No --quiet: it drops the passed and skipped checks, which are counted and whose reasons are checked here.
   // --skip-download: offline, no guidelines fetched from the vendor.
-  return ['--file', file, '--framework', 'kubernetes', '--output', 'json', '--compact', '--skip-download'];
+  return ['--directory', dir, '--framework', 'kubernetes', '--output', 'json', '--compact', '--skip-download'];
 }
 
 interface CheckovJsonCheck {
   check_id: string;
   check_name: string;
   resource: string;
+  file_path?: string;
   check_result?: { suppress_comment?: string };
 }
 
 /**
- * checkov's JSON report → findings. A failed check is a problem; so is a skip
- * without a written reason. Accepted findings carry their reason in the
- * chart (charts/common/templates/_checkov.tpl), never on the command line.
+ * checkov's JSON report → findings per scanned file (keyed by base name). A
+ * failed check is a problem; so is a skip without a written reason. Accepted
+ * findings carry their reason in the chart (charts/common/templates/_checkov.tpl),
+ * never on the command line.
  */
-export function parseCheckov(stdout: string): Omit<CheckovReport, 'ok' | 'summary'> & { problems: string[] } {
+export function parseCheckov(stdout: string, files: readonly string[] = []): Map<string, Omit<CheckovReport, 'ok' | 'summary'>> {
   const json: unknown = JSON.parse(stdout);
   const reports = (Array.isArray(json) ? json : [json]) as { check_type?: string; results?: Record<string, CheckovJsonCheck[]>; summary?: { passed?: number } }[];
   const report = reports.find((r) => r.check_type === 'kubernetes') ?? (reports.length === 1 ? reports[0] : undefined);
   if (!report) throw new Error('no kubernetes report in checkov output');
+  const byFile = new Map<string, Omit<CheckovReport, 'ok' | 'summary'>>();
+  const entry = (c: CheckovJsonCheck) => {
+    const file = basename(c.file_path ?? '');
+    let e = byFile.get(file);
+    if (!e) byFile.set(file, (e = { passed: 0, failed: [], skipped: [], problems: [] }));
+    return e;
+  };
+  for (const file of files) entry({ check_id: '', check_name: '', resource: '', file_path: file });
   const finding = (c: CheckovJsonCheck): CheckovFinding => {
     const reason = c.check_result?.suppress_comment?.trim();
     return { check: c.check_id, name: c.check_name, resource: c.resource, ...(reason && reason !== CHECKOV_NO_REASON ? { reason } : {}) };
   };
-  const failed = (report.results?.failed_checks ?? []).map(finding);
-  const skipped = (report.results?.skipped_checks ?? []).map(finding);
-  const problems = [
-    ...failed.map((f) => `${f.check} ${f.resource}: ${f.name}`),
-    ...skipped.filter((f) => !f.reason).map((f) => `${f.check} ${f.resource}: skipped without a reason (${f.name})`),
-  ];
-  return { passed: report.summary?.passed ?? 0, failed, skipped, problems };
+  for (const c of report.results?.passed_checks ?? []) entry(c).passed++;
+  for (const c of report.results?.failed_checks ?? []) {
+    const f = finding(c);
+    entry(c).failed.push(f);
+    entry(c).problems.push(`${f.check} ${f.resource}: ${f.name}`);
+  }
+  for (const c of report.results?.skipped_checks ?? []) {
+    const f = finding(c);
+    entry(c).skipped.push(f);
+    if (!f.reason) entry(c).problems.push(`${f.check} ${f.resource}: skipped without a reason (${f.name})`);
+  }
+  return byFile;
 }
 
-/** checkov over one render (manifests as helm prints them). */
-export async function checkov(bin: string, manifests: string): Promise<CheckovReport> {
+/**
+ * checkov over several renders (manifests as helm prints them) in one run:
+ * its start-up costs more than a render's scan. One report per render, in order.
+ */
+export async function checkovRenders(bin: string, manifests: readonly string[]): Promise<CheckovReport[]> {
   const dir = mkdtempSync(join(tmpdir(), 'checkov-'));
   try {
-    const file = join(dir, 'render.yaml');
-    writeFileSync(file, manifests);
-    const result = await run(bin, checkovArgs(file), { env: { ...process.env, LOG_LEVEL: 'ERROR' } });
+    const files = manifests.map((text, i) => {
+      const file = `render-${i}.yaml`;
+      writeFileSync(join(dir, file), text);
+      return file;
+    });
+    const result = await run(bin, checkovArgs(dir), { env: { ...process.env, LOG_LEVEL: 'ERROR' } });
     let parsed: ReturnType<typeof parseCheckov>;
     try {
-      parsed = parseCheckov(result.stdout);
+      parsed = parseCheckov(result.stdout, files);
     } catch (error) {
-      return { ok: false, summary: 'checkov gave no report', problems: [`${(error as Error).message}`, result.stderr.trim()].filter(Boolean), passed: 0, failed: [], skipped: [] };
+      const problems = [`checkov gave no report: ${(error as Error).message}`, result.stderr.trim()].filter(Boolean);
+      return files.map(() => ({ ok: false, summary: 'checkov gave no report', problems, passed: 0, failed: [], skipped: [] }));
     }
-    // Exit 1 = failed checks (listed); anything else non-zero is checkov failing.
-    const crashed = result.code !== 0 && parsed.failed.length === 0;
-    const problems = crashed ? [...parsed.problems, `checkov exited ${result.code}: ${result.stderr.trim()}`] : parsed.problems;
-    return {
-      ok: problems.length === 0,
-      summary: `${parsed.passed} passed, ${parsed.failed.length} failed, ${parsed.skipped.length} skipped with a reason in the chart`,
-      ...parsed,
-      problems,
-    };
+    const failedAnywhere = [...parsed.values()].some((r) => r.failed.length > 0);
+    return files.map((file) => {
+      const r = parsed.get(file)!;
+      // Exit 1 = failed checks (listed); anything else non-zero is checkov failing.
+      const crashed = result.code !== 0 && !failedAnywhere;
+      const problems = crashed ? [...r.problems, `checkov exited ${result.code}: ${result.stderr.trim()}`] : r.problems;
+      return {
+        ...r,
+        ok: problems.length === 0 && r.passed + r.failed.length + r.skipped.length > 0,
+        summary: `${r.passed} passed, ${r.failed.length} failed, ${r.skipped.length} skipped with a reason in the chart`,
+        problems: r.passed + r.failed.length + r.skipped.length > 0 ? problems : [...problems, 'checkov checked nothing in this render'],
+      };
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** checkov over one render. */
+export async function checkov(bin: string, manifests: string): Promise<CheckovReport> {
+  return (await checkovRenders(bin, [manifests]))[0]!;
 }
 
 /** checkov's pass percentage as it counts it: passed / (passed + failed); skipped checks are in neither. */
