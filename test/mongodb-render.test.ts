@@ -255,11 +255,18 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(pod.metadata.annotations?.['helm.sh/hook']).toBe('test');
       const [c] = pod.spec.containers;
       expect(c.command.slice(0, 4)).toEqual(['mongosh', '--quiet', '--norc', 'mongodb://$(MONGODB_HOSTS)/$(MONGODB_DATABASE)?$(MONGODB_OPTIONS)&serverSelectionTimeoutMS=20000']);
-      expect(c.command[5]).toMatch(/db\.auth\(process\.env\.MONGODB_USERNAME, process\.env\.MONGODB_PASSWORD\)/);
+      // the password read by mongosh from the mounted Secret, never an env value
+      expect(c.command[5]).toMatch(/db\.auth\(process\.env\.MONGODB_USERNAME, require\("fs"\)\.readFileSync\(process\.env\.MONGODB_PASSWORD_FILE, "utf8"\)\)/);
       type EnvVar = NonNullable<Container['env']>[number];
       const fromConfigMap = (c.env as EnvVar[]).filter((e) => e.valueFrom?.configMapKeyRef).map((e) => [e.name, e.valueFrom.configMapKeyRef.key]);
       expect(fromConfigMap.sort()).toEqual([['MONGODB_DATABASE', 'database'], ['MONGODB_HOSTS', 'hosts'], ['MONGODB_OPTIONS', 'options'], ['MONGODB_USERNAME', 'username']]);
-      expect(c.env).toContainEqual({ name: 'MONGODB_PASSWORD', valueFrom: { secretKeyRef: { name: want.secretName, key: 'mongodb-password' } } });
+      expect(c.env.filter((e: EnvVar) => e.valueFrom?.secretKeyRef)).toEqual([]);
+      expect(c.env).toContainEqual({ name: 'MONGODB_PASSWORD_FILE', value: '/etc/mongodb/credentials/mongodb-password' });
+      expect(c.volumeMounts).toContainEqual({ name: 'credentials', mountPath: '/etc/mongodb/credentials', readOnly: true });
+      expect(pod.spec.volumes).toContainEqual({
+        name: 'credentials',
+        secret: { secretName: want.secretName, defaultMode: 0o440, items: [{ key: 'mongodb-password', path: 'mongodb-password' }] },
+      });
       const policy = findObject(objects, 'NetworkPolicy', 'shop-mongodb-test');
       expect(policy.metadata.annotations?.['helm.sh/hook']).toBe('test');
       expect(policy.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/instance': 'shop', 'app.kubernetes.io/component': 'mongodb-test' });

@@ -139,16 +139,22 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         { name: 'config', configMap: { name: 'shop-redis-config' } },
         { name: 'scripts', configMap: { name: 'shop-redis-scripts' } },
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+        PASSWORD_VOLUME(secretName),
       ]);
       expect(checkPodSecurityRestricted(rendered)).toEqual([]);
       expect(checkNetworkPolicyCoverage(rendered)).toEqual([]);
     });
 
-    it('probes with an authenticated redis-cli PING (REDISCLI_AUTH from the Secret, never -a)', async () => {
-      const redis = container(findObject(await load(), 'StatefulSet', 'shop-redis'), 'redis');
+    it('probes with an authenticated redis-cli PING (REDISCLI_AUTH read from the mounted Secret, never -a)', async () => {
+      const sts = findObject(await load(), 'StatefulSet', 'shop-redis');
+      const redis = container(sts, 'redis');
       expect(redis.livenessProbe.exec.command).toEqual(['/bin/bash', '/scripts/probe.sh', 'liveness']);
       expect(redis.readinessProbe.exec.command).toEqual(['/bin/bash', '/scripts/probe.sh', 'readiness']);
-      expect(redis.env.find((e: any) => e.name === 'REDISCLI_AUTH').valueFrom).toEqual(SECRET_REF(secretName));
+      expect(redis.env.find((e: any) => e.name === 'REDISCLI_AUTH')).toBeUndefined();
+      expect(redis.env).toContainEqual(PASSWORD_FILE_ENV);
+      expect(redis.env).toContainEqual({ name: 'REDIS_PASSWORD_FILE', value: '/etc/redis-auth/redis-password' });
+      expect(redis.volumeMounts).toContainEqual(PASSWORD_MOUNT);
+      expect(sts.spec.template.spec.volumes).toContainEqual(PASSWORD_VOLUME(secretName));
       const probe = configMapDataOf(await load(), 'shop-redis-scripts', 'probe.sh');
       expect(probe).toMatch(/redis-cli .*ping/);
       for (const object of await load()) expect(JSON.stringify(object)).not.toMatch(/redis-cli[^"]* -a /);
@@ -159,7 +165,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       for (const object of rendered) {
         for (const c of containers(object)) {
           for (const e of c.env ?? []) {
-            if (/_FILE$/.test(e.name)) expect(e, `${object.metadata.name}/${c.name}`).toEqual(PASSWORD_FILE_ENV);
+            if (/_FILE$/.test(e.name)) expect(e, `${object.metadata.name}/${c.name}`).toEqual({ name: e.name, value: PASSWORD_FILE_ENV.value });
             else if (/PASSWORD|AUTH/.test(e.name)) expect(e.valueFrom, `${object.metadata.name}/${c.name} ${e.name}`).toEqual(SECRET_REF(secretName));
           }
         }
