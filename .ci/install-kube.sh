@@ -15,6 +15,9 @@
 #       Debian's etcd 3.4 lacks the watch-progress requests newer clients send.
 #   kwok
 #       tools/kube/kwok: sigs.k8s.io/kwok, fake nodes and pod lifecycles.
+#   CRDs
+#       tools/kube/crds: cert-manager, VPA and prometheus-operator CRDs, copied
+#       from their Go modules into .cache/kube/crds/.
 #
 # A cold build takes 15-25 minutes on 2 cores (kube-apiserver dominates).
 # Prerequisites: Go >= 1.24, the Go module proxy.
@@ -70,7 +73,14 @@ prepare_kubernetes_source() {
   ((${#staging[@]} > 0)) || die "no ./staging replaces found in k8s.io/kubernetes go.mod"
   local args=()
   for name in "${staging[@]}"; do
-    args+=(-dropreplace="$name" -require="$name@v0.$minor_patch")
+    args+=(-dropreplace="$name")
+    # The proxy does not serve every sample module (k8s.io/sample-controller...); no control-plane binary imports them.
+    if (cd "$ROOT" && gorun list -m "$name@v0.$minor_patch" >/dev/null 2>&1); then
+      args+=(-require="$name@v0.$minor_patch")
+    else
+      log "go: $name@v0.$minor_patch is not served: dropping its requirement"
+      args+=(-droprequire="$name")
+    fi
   done
   (cd "$SRC" && go mod edit "${args[@]}")
   log "go: resolving ${#staging[@]} staging modules at v0.$minor_patch"
@@ -124,9 +134,52 @@ install_small_tools() {
   done
 }
 
+# --- CRDs of the charts' optional objects (tools/kube/crds) -----------------------------------
+install_crds() {
+  local dir="$ROOT/crds" module version file json moddir target
+  mkdir -p "$dir"
+  while read -r module version file; do
+    [[ -z $module || $module == \#* ]] && continue
+    target="$dir/$(basename "$file")"
+    [[ -f $target && -f $target.version && "$(<"$target.version")" == "$module@$version" ]] && continue
+    json=$(cd "$ROOT" && gorun mod download -json "$module@$version") || die "cannot download $module@$version"
+    moddir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")
+    [[ -f $moddir/$file ]] || die "$module@$version has no $file"
+    cp "$moddir/$file" "$target"
+    chmod u+w "$target"
+    printf '%s\n' "$module@$version" >"$target.version"
+    log "crd: $(basename "$file") from $module@$version"
+  done <"$KUBE_MOD/crds"
+}
+
+# --- kwok's stage configuration: its own "fast" node and pod lifecycles ------------------------
+# kwok's binary carries no stages; they ship as YAML in its module (kustomize/stage/).
+KWOK_STAGES=(node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
+  pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml)
+install_kwok_stages() {
+  local version json moddir target="$BIN/kwok-stages.yaml" file
+  version=$(awk '$1 == "require" && $2 == "sigs.k8s.io/kwok" {print $3; exit} $1 == "sigs.k8s.io/kwok" {print $2; exit}' "$KUBE_MOD/kwok/go.mod")
+  [[ -f $target && -f $BIN/.kwok-stages.yaml.version && "$(<"$BIN/.kwok-stages.yaml.version")" == "$version" ]] && return 0
+  json=$(cd "$ROOT" && gorun mod download -json "sigs.k8s.io/kwok@$version") || die "cannot download sigs.k8s.io/kwok@$version"
+  moddir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")
+  {
+    for file in "${KWOK_STAGES[@]}"; do
+      [[ -f $moddir/kustomize/stage/$file ]] || die "sigs.k8s.io/kwok@$version has no kustomize/stage/$file"
+      printf -- '---\n'
+      grep -v '^---$' "$moddir/kustomize/stage/$file"
+    done
+  } >"$target.tmp"
+  mv "$target.tmp" "$target"
+  write_stamp kwok-stages.yaml "$version"
+  log "kwok: stages ${KWOK_STAGES[*]} from sigs.k8s.io/kwok@$version"
+}
+
 install_small_tools
+install_kwok_stages
+install_crds
 install_control_plane
 
 for name in "${CONTROL_PLANE[@]}" etcd kwok; do
   printf '%-24s %s\n' "$name" "$(stamp "$name")"
 done
+printf '%-24s %s\n' crds "$(cd "$ROOT/crds" && ls -- *.yaml | tr '\n' ' ')"

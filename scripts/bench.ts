@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { run } from './lib/exec.ts';
 import { resolveHelm } from './lib/helm.ts';
 import { lintTargets } from './lib/lint.ts';
-import { chartDir, chartNames } from './lib/paths.ts';
+import { chartDir, chartNames, environments, repoRoot, umbrellaChart, valuesFile } from './lib/paths.ts';
 import { defaultValuesFiles } from './validate.ts';
 import { loadValidator, validateFiles } from './lib/validate.ts';
 
@@ -80,3 +80,39 @@ const out = mkdtempSync(join(tmpdir(), 'bench-'));
 const pkg = await time(async () => { for (const c of chartNames) await must(helm.path, ['package', chartDir(c), '--destination', out]); });
 rmSync(out, { recursive: true, force: true });
 console.log(`bare helm package of ${chartNames.length} charts: ${pkg.toFixed(0)} ms`);
+
+// the local control plane (warm binaries): start, install per environment, upgrade, stop
+{
+  const { clusterDown, clusterUp } = await import('./cluster.ts');
+  const { clusterLayout } = await import('./lib/cluster.ts');
+  const { provisionBundledKubectl } = await import('./lib/helm.ts');
+  const { PSA_RESTRICTED_LABELS } = await import('./lib/policy.ts');
+  const root = mkdtempSync(join(tmpdir(), 'bench-cluster-'));
+  const layout = clusterLayout(root);
+  try {
+    const up = await time(() => clusterUp(layout, () => {}));
+    console.log(`local control plane start (etcd, kube-apiserver, controller-manager, scheduler, kwok, 6 nodes): ${(up / 1000).toFixed(1)} s`);
+    const env = { ...process.env, KUBECONFIG: layout.kubeconfig };
+    const kubectl = provisionBundledKubectl();
+    const secretsScript = join(repoRoot, '.ci', 'create-ci-secrets.sh');
+    const pathEnv = { ...env, PATH: `${join(kubectl, '..')}:${process.env.PATH}` };
+    for (const name of environments) {
+      const ns = `bench-${name}`;
+      await run(kubectl, ['create', '-f', '-'], { env, input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: PSA_RESTRICTED_LABELS } }) });
+      if (name !== 'dev') await run('bash', [secretsScript, ns], { env: pathEnv });
+      const args = ['upgrade', '--install', 'shop', chartDir(umbrellaChart), '-n', ns, '-f', valuesFile(name), '--wait', '--timeout', '10m'];
+      const install = await time(async () => {
+        const r = await run(helm.path, args, { env });
+        if (r.code !== 0) throw new Error(`install ${name}: ${r.stderr}`);
+      });
+      const upgrade = await time(async () => {
+        const r = await run(helm.path, args, { env });
+        if (r.code !== 0) throw new Error(`upgrade ${name}: ${r.stderr}`);
+      });
+      console.log(`${name}: helm install --wait ${(install / 1000).toFixed(1)} s, helm upgrade --wait (same values) ${(upgrade / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await clusterDown(layout, () => {});
+    rmSync(root, { recursive: true, force: true });
+  }
+}

@@ -555,15 +555,16 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(findObject(custom, 'ConfigMap', 'shop-grafana-dashboards').metadata.labels?.dash).toBe('yes');
     });
 
-    it('renders the CRD objects only when the cluster serves them, or when forced', async () => {
-      const without = await renderChart(helm, CHART, { set: ['mode=operator'] });
-      expect(without.map((o) => o.kind)).toEqual(['ConfigMap']);
-      const monitorsOnly = await renderChart(helm, CHART, { set: ['mode=operator'], apiVersions: ['monitoring.coreos.com/v1/ServiceMonitor'] });
-      expect(byKind(monitorsOnly, 'ServiceMonitor')).toHaveLength(3);
-      expect(byKind(monitorsOnly, 'PrometheusRule')).toHaveLength(0);
-      const forced = await renderChart(helm, CHART, { set: ['mode=operator', 'operator.force=true'] });
-      expect(byKind(forced, 'ServiceMonitor')).toHaveLength(3);
-      expect(byKind(forced, 'PrometheusRule')).toHaveLength(1);
+    it('refuses operator mode on a cluster without the operator CRDs, naming the missing API and the fix', async () => {
+      await expect(renderChart(helm, CHART, { set: ['mode=operator'] })).rejects.toThrow(
+        /monitoring\.mode=operator: the cluster does not serve monitoring\.coreos\.com\/v1 ServiceMonitor\. Install the Prometheus operator.*--api-versions monitoring\.coreos\.com\/v1\/ServiceMonitor/,
+      );
+      await expect(
+        renderChart(helm, CHART, { set: ['mode=operator'], apiVersions: ['monitoring.coreos.com/v1/ServiceMonitor'] }),
+      ).rejects.toThrow(/does not serve monitoring\.coreos\.com\/v1 PrometheusRule/);
+      const served = await renderChart(helm, CHART, { set: ['mode=operator'], apiVersions: OPERATOR_APIS });
+      expect(byKind(served, 'ServiceMonitor')).toHaveLength(3);
+      expect(byKind(served, 'PrometheusRule')).toHaveLength(1);
     });
   });
 

@@ -362,9 +362,10 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
   });
 
   describe('options', () => {
-    it('renders the VPA only when the cluster serves autoscaling.k8s.io/v1', async () => {
-      const without = await renderEnv(helm, 'prod', { set: ['app.vpa.enabled=true'] });
-      expect(byKind(without, 'VerticalPodAutoscaler')).toHaveLength(0);
+    it('renders the VPA when the cluster serves autoscaling.k8s.io/v1, and otherwise refuses with the fix', async () => {
+      await expect(renderEnv(helm, 'prod', { set: ['app.vpa.enabled=true'] })).rejects.toThrow(
+        /app\.vpa\.enabled: the cluster does not serve autoscaling\.k8s\.io\/v1 VerticalPodAutoscaler\. Install the Vertical Pod Autoscaler.*--api-versions autoscaling\.k8s\.io\/v1\/VerticalPodAutoscaler/,
+      );
       const withApi = await renderEnv(helm, 'prod', {
         set: ['app.vpa.enabled=true'],
         apiVersions: ['autoscaling.k8s.io/v1/VerticalPodAutoscaler'],
@@ -379,8 +380,11 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       });
     });
 
-    it('renders the ClusterIssuer on request', async () => {
-      const objects = await renderEnv(helm, 'prod', { set: ['app.clusterIssuer.create=true'] });
+    it('renders the ClusterIssuer on request when cert-manager is installed, and otherwise refuses with the fix', async () => {
+      await expect(renderEnv(helm, 'prod', { set: ['app.clusterIssuer.create=true'] })).rejects.toThrow(
+        /app\.clusterIssuer\.create: the cluster does not serve cert-manager\.io\/v1 ClusterIssuer\. Install cert-manager/,
+      );
+      const objects = await renderEnv(helm, 'prod', { set: ['app.clusterIssuer.create=true'], apiVersions: ['cert-manager.io/v1/ClusterIssuer'] });
       const issuer = findObject(objects, 'ClusterIssuer', 'letsencrypt-prod');
       expect(issuer.spec.acme).toEqual({
         server: 'https://acme-v02.api.letsencrypt.org/directory',

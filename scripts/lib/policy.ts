@@ -458,3 +458,11 @@ export function checkNetworkPolicyCoverage(objects: readonly K8sObject[], option
   }
   return findings;
 }
+
+/** Namespace labels that make the API server enforce (and warn and audit) Pod Security "restricted". */
+export const PSA_RESTRICTED_LABELS: Record<string, string> = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+  'pod-security.kubernetes.io/warn': 'restricted',
+  'pod-security.kubernetes.io/audit': 'restricted',
+};

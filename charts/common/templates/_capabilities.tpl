@@ -6,3 +6,18 @@ With `helm template`, pass --api-versions to simulate it.
 {{- define "common.capabilities.has" -}}
 {{- if .context.Capabilities.APIVersions.Has (printf "%s/%s" .apiVersion .kind) -}}true{{- end -}}
 {{- end -}}
+
+{{/*
+common.capabilities.require: the one behaviour of every CRD-backed object the
+charts offer (cert-manager ClusterIssuer, VPA, ServiceMonitor, PrometheusRule):
+asked for and served → rendered; asked for and not served → the install fails
+here, naming the value, the missing API and the fix. Never a silent skip: an
+object you asked for is there, or you are told why not.
+Usage: {{ include "common.capabilities.require" (dict "apiVersion" "autoscaling.k8s.io/v1"
+         "kind" "VerticalPodAutoscaler" "path" "app.vpa.enabled" "provider" "the Vertical Pod Autoscaler" "context" $) }}
+*/}}
+{{- define "common.capabilities.require" -}}
+{{- if not (include "common.capabilities.has" .) -}}
+{{- fail (printf "%s: the cluster does not serve %s %s. Install %s (its CRDs) first, or turn %s off. Rendering without a cluster (helm template, GitOps)? Pass --api-versions %s/%s." .path .apiVersion .kind .provider .path .apiVersion .kind) -}}
+{{- end -}}
+{{- end -}}

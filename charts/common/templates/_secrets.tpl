@@ -17,7 +17,8 @@ common.secrets.name: the Secret consumers reference.
 common.secrets.value: the base64 value of one key of an owned Secret, in order:
   1. the value given in values,
   2. the live Secret's value (lookup), so `helm upgrade` never regenerates it,
-  3. a random alphanumeric string of `length` characters.
+  3. a random alphanumeric string of `length` characters, drawn once per render
+     (kept in .Values._generatedSecrets, which no values file can set: the schemas are strict).
 (An existingSecret is handled by the caller: the owned Secret is not rendered.)
 Usage:
   {{ include "common.secrets.value" (dict "value" .Values.auth.jwtSecret "key" "jwt-secret"
@@ -33,7 +34,16 @@ Usage:
 {{- if hasKey $liveData .key -}}
 {{- index $liveData .key -}}
 {{- else -}}
-{{- randAlphaNum (.length | default 32 | int) | b64enc -}}
+{{- /* One random value per Secret key and render: the Secret and every
+       checksum/secret annotation that includes it must see the same value,
+       or the first upgrade rolls every pod for nothing. */ -}}
+{{- $generated := .context.Values._generatedSecrets | default dict -}}
+{{- $cacheKey := printf "%s/%s" .secretName .key -}}
+{{- if not (hasKey $generated $cacheKey) -}}
+{{- $_ := set $generated $cacheKey (randAlphaNum (.length | default 32 | int) | b64enc) -}}
+{{- $_ := set .context.Values "_generatedSecrets" $generated -}}
+{{- end -}}
+{{- index $generated $cacheKey -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -17,12 +17,16 @@
 {{- end -}}
 
 {{/*
-Operator objects are rendered in operator mode when the cluster serves the
-CRD (or operator.force): (dict "kind" "ServiceMonitor" "context" $).
+Operator objects are rendered in operator mode; the install fails with the
+fix when the cluster does not serve their CRD (common.capabilities.require):
+(dict "kind" "ServiceMonitor" "context" $).
 */}}
 {{- define "monitoring.operatorServes" -}}
 {{- $ctx := .context -}}
-{{- if and (eq $ctx.Values.mode "operator") (or $ctx.Values.operator.force (include "common.capabilities.has" (dict "apiVersion" "monitoring.coreos.com/v1" "kind" .kind "context" $ctx))) -}}true{{- end -}}
+{{- if eq $ctx.Values.mode "operator" -}}
+{{- include "common.capabilities.require" (dict "apiVersion" "monitoring.coreos.com/v1" "kind" .kind "path" "monitoring.mode=operator" "provider" "the Prometheus operator" "context" $ctx) -}}
+true
+{{- end -}}
 {{- end -}}
 
 {{/*

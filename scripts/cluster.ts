@@ -1,0 +1,420 @@
+#!/usr/bin/env tsx
+// A local Kubernetes control plane for trying the charts without a cloud:
+//   npm run cluster -- up       build what is missing, start etcd, kube-apiserver,
+//                               controller-manager, scheduler, kwok (fake nodes) and a
+//                               volume provisioner; write a kubeconfig
+//   npm run cluster -- status   what runs, with pids, and whether the API answers
+//   npm run cluster -- down     stop exactly what `up` started (recorded pids), remove the data
+// Everything binds 127.0.0.1. TECHSHOP_CLUSTER_ROOT moves the cluster's files
+// (the tests use their own root, so they never touch yours).
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  CERTIFICATES,
+  COMPONENTS,
+  certificateExtensions,
+  certificateSubject,
+  clusterLayout,
+  componentCommands,
+  defaultStorageClass,
+  fakeNodes,
+  isReleasedVolume,
+  kubeBinDir,
+  kubeconfigFor,
+  kubeVersion,
+  volumeForClaim,
+  type ClusterLayout,
+  type ClusterPorts,
+  type ClusterState,
+  type ComponentCommand,
+  type ProcessRecord,
+} from './lib/cluster.ts';
+import { createIfAbsent, credentialsFromFiles, kubeRequest, type KubeCredentials } from './lib/kube-api.ts';
+import { provisionBundledKubectl } from './lib/helm.ts';
+import { repoRoot } from './lib/paths.ts';
+import { runIfMain, type Stage } from './lib/stage.ts';
+
+const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kwok-stages.yaml'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class ClusterError extends Error {}
+
+function readState(layout: ClusterLayout): ClusterState | undefined {
+  if (!existsSync(layout.stateFile)) return undefined;
+  try {
+    return JSON.parse(readFileSync(layout.stateFile, 'utf8')) as ClusterState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when pid runs and is still the program we started (not a recycled pid). */
+export function isOurProcess(record: ProcessRecord): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0');
+    return cmdline[0] === record.command;
+  } catch {
+    return false;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function logTail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+// --- build -----------------------------------------------------------------------------------
+
+function ensureBinaries(log: (line: string) => void): string {
+  const binDir = kubeBinDir();
+  const missing = BINARIES.filter((name) => !existsSync(join(binDir, name)));
+  if (missing.length) {
+    log(`cluster: building ${missing.join(', ')} (.ci/install-kube.sh; a cold build takes 15-25 minutes on 2 cores)`);
+    const result = spawnSync('bash', [join(repoRoot, '.ci', 'install-kube.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (result.status !== 0) throw new ClusterError('cluster: building the control plane failed (see the lines above)');
+  }
+  return binDir;
+}
+
+// --- certificates ---------------------------------------------------------------------------
+
+function openssl(args: string[]): void {
+  const result = spawnSync('openssl', args, { encoding: 'utf8' });
+  if (result.error) throw new ClusterError(`cluster: openssl is required: ${result.error.message}`);
+  if (result.status !== 0) throw new ClusterError(`cluster: openssl ${args[0]} failed: ${result.stderr}`);
+}
+
+function writeCertificates(layout: ClusterLayout): void {
+  const pki = (file: string) => join(layout.pkiDir, file);
+  mkdirSync(layout.pkiDir, { recursive: true });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', pki('ca.key'), '-out', pki('ca.crt'), '-days', '3650', '-subj', '/CN=techshop-local-ca']);
+  for (const spec of CERTIFICATES) {
+    const ext = pki(`${spec.name}.ext`);
+    writeFileSync(ext, certificateExtensions(spec));
+    openssl(['req', '-new', ...ec, '-keyout', pki(`${spec.name}.key`), '-out', pki(`${spec.name}.csr`), '-subj', certificateSubject(spec)]);
+    openssl([
+      'x509', '-req', '-in', pki(`${spec.name}.csr`), '-CA', pki('ca.crt'), '-CAkey', pki('ca.key'), '-CAcreateserial',
+      '-out', pki(`${spec.name}.crt`), '-days', '825', '-extfile', ext,
+    ]);
+  }
+  openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', pki('sa.key')]);
+  openssl(['pkey', '-in', pki('sa.key'), '-pubout', '-out', pki('sa.pub')]);
+}
+
+function writeKubeconfigs(layout: ClusterLayout, server: string): void {
+  const pki = (file: string) => join(layout.pkiDir, file);
+  const config = (user: string, cert: string) =>
+    kubeconfigFor({ server, caFile: pki('ca.crt'), certFile: pki(`${cert}.crt`), keyFile: pki(`${cert}.key`), user });
+  writeFileSync(layout.kubeconfig, config('techshop-admin', 'admin'), { mode: 0o600 });
+  writeFileSync(join(layout.dataDir, 'controller-manager.kubeconfig'), config('system:kube-controller-manager', 'controller-manager'), { mode: 0o600 });
+  writeFileSync(join(layout.dataDir, 'scheduler.kubeconfig'), config('system:kube-scheduler', 'scheduler'), { mode: 0o600 });
+}
+
+export function adminCredentials(layout: ClusterLayout, state: ClusterState): KubeCredentials {
+  const pki = (file: string) => join(layout.pkiDir, file);
+  return credentialsFromFiles(`https://127.0.0.1:${state.ports.apiserver}`, { ca: pki('ca.crt'), cert: pki('admin.crt'), key: pki('admin.key') });
+}
+
+// --- processes --------------------------------------------------------------------------------
+
+function startProcess(layout: ClusterLayout, command: ComponentCommand): ProcessRecord {
+  const log = join(layout.logDir, `${command.component}.log`);
+  const fd = openSync(log, 'w');
+  try {
+    const child = spawn(command.binary, command.args, { cwd: repoRoot, detached: true, stdio: ['ignore', fd, fd] });
+    if (child.pid === undefined) throw new ClusterError(`cluster: ${command.component} did not start (${command.binary}); log: ${log}`);
+    child.unref();
+    return { component: command.component, pid: child.pid, command: command.binary, log };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function stopProcess(record: ProcessRecord, graceMs = 10_000): Promise<void> {
+  if (!isOurProcess(record)) return;
+  // Detached: each component leads its own process group; signal the group so helpers go too.
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-record.pid, sig);
+    } catch {
+      try {
+        process.kill(record.pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!isOurProcess(record)) return;
+    await sleep(100);
+  }
+  signal('SIGKILL');
+  while (isOurProcess(record)) await sleep(50);
+}
+
+function probeHttp(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const getter = url.startsWith('https:') ? httpsGet : httpGet;
+    // Our own loopback components' self-signed serving certificates: health only, no credentials sent.
+    const req = getter(url, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}
+
+async function waitFor(
+  what: string,
+  record: ProcessRecord | undefined,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (record && !isOurProcess(record)) {
+      throw new ClusterError(`cluster: ${record.component} exited while starting; its log (${record.log}) ends with:\n${logTail(record.log)}`);
+    }
+    if (await check().catch(() => false)) return;
+    await sleep(250);
+  }
+  const where = record ? `; its log (${record.log}) ends with:\n${logTail(record.log)}` : '';
+  throw new ClusterError(`cluster: ${what} not ready after ${Math.round(timeoutMs / 1000)} s${where}`);
+}
+
+function healthUrl(component: string, ports: ClusterPorts): string | undefined {
+  switch (component) {
+    case 'etcd':
+      return `http://127.0.0.1:${ports.etcdClient}/health`;
+    case 'kube-controller-manager':
+      return `https://127.0.0.1:${ports.controllerManager}/healthz`;
+    case 'kube-scheduler':
+      return `https://127.0.0.1:${ports.scheduler}/healthz`;
+    case 'kwok':
+      return `http://127.0.0.1:${ports.kwok}/healthz`;
+    default:
+      return undefined;
+  }
+}
+
+// --- up / down / status -----------------------------------------------------------------------------
+
+export interface UpResult {
+  state: ClusterState;
+  alreadyRunning: boolean;
+}
+
+async function bootstrapObjects(credentials: KubeCredentials): Promise<void> {
+  await createIfAbsent(credentials, '/apis/storage.k8s.io/v1/storageclasses', defaultStorageClass());
+  for (const node of fakeNodes()) await createIfAbsent(credentials, '/api/v1/nodes', node);
+}
+
+async function nodesReady(credentials: KubeCredentials): Promise<{ ready: number; total: number }> {
+  const res = await kubeRequest(credentials, 'GET', '/api/v1/nodes');
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const items: any[] = res.body?.items ?? [];
+  const ready = items.filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'));
+  return { ready: ready.length, total: items.length };
+}
+
+export async function clusterUp(layout: ClusterLayout, log: (line: string) => void): Promise<UpResult> {
+  const existing = readState(layout);
+  if (existing) {
+    const alive = existing.processes.filter(isOurProcess);
+    if (alive.length === existing.processes.length) return { state: existing, alreadyRunning: true };
+    log(`cluster: a previous cluster is partly gone (${existing.processes.length - alive.length} of ${existing.processes.length} processes exited); stopping the rest and starting anew`);
+    await clusterDown(layout, () => {});
+  }
+  const binDir = ensureBinaries(log);
+  const started = performance.now();
+  rmSync(layout.dataDir, { recursive: true, force: true });
+  mkdirSync(layout.dataDir, { recursive: true });
+  mkdirSync(layout.logDir, { recursive: true });
+  writeCertificates(layout);
+
+  const ports: ClusterPorts = {
+    etcdClient: await freePort(),
+    etcdPeer: await freePort(),
+    apiserver: await freePort(),
+    controllerManager: await freePort(),
+    scheduler: await freePort(),
+    kwok: await freePort(),
+  };
+  writeKubeconfigs(layout, `https://127.0.0.1:${ports.apiserver}`);
+  const self = fileURLToPath(import.meta.url);
+  const commands = componentCommands(layout, ports, binDir, [process.execPath, '--import', 'tsx', self]);
+  const state: ClusterState = { version: kubeVersion(), ports, startedAt: new Date().toISOString(), processes: [] };
+  const saveState = () => writeFileSync(layout.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+
+  try {
+    for (const command of commands) {
+      const record = startProcess(layout, command);
+      state.processes.push(record);
+      saveState();
+      if (command.component === 'kube-apiserver') {
+        const credentials = adminCredentials(layout, state);
+        await waitFor('kube-apiserver /readyz', record, async () => (await kubeRequest(credentials, 'GET', '/readyz')).status === 200, 120_000);
+        await bootstrapObjects(credentials);
+      } else {
+        const url = healthUrl(command.component, ports);
+        if (url) await waitFor(`${command.component} ${url}`, record, async () => (await probeHttp(url)) === 200, 60_000);
+      }
+      log(`cluster: ${command.component} up (pid ${record.pid})`);
+    }
+    const credentials = adminCredentials(layout, state);
+    const kwok = state.processes.find((p) => p.component === 'kwok');
+    await waitFor('the fake nodes (kwok)', kwok, async () => {
+      const { ready, total } = await nodesReady(credentials);
+      return total > 0 && ready === total;
+    }, 60_000);
+    // The controller-manager's service-account controller gives every namespace its `default` ServiceAccount.
+    const manager = state.processes.find((p) => p.component === 'kube-controller-manager');
+    await waitFor('the default ServiceAccount', manager, async () =>
+      (await kubeRequest(credentials, 'GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, 60_000);
+  } catch (error) {
+    await clusterDown(layout, () => {});
+    throw error;
+  }
+  log(`cluster: Kubernetes v${state.version} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return { state, alreadyRunning: false };
+}
+
+export async function clusterDown(layout: ClusterLayout, log: (line: string) => void): Promise<boolean> {
+  const state = readState(layout);
+  if (!state) {
+    rmSync(layout.dataDir, { recursive: true, force: true });
+    return false;
+  }
+  for (const record of [...state.processes].reverse()) {
+    const wasRunning = isOurProcess(record);
+    await stopProcess(record);
+    log(`cluster: ${record.component} ${wasRunning ? 'stopped' : 'was not running'} (pid ${record.pid})`);
+  }
+  rmSync(layout.dataDir, { recursive: true, force: true });
+  return true;
+}
+
+export async function clusterStatus(layout: ClusterLayout): Promise<{ lines: string[]; healthy: boolean }> {
+  const state = readState(layout);
+  if (!state) return { lines: ['cluster: not running'], healthy: false };
+  const lines: string[] = [];
+  let healthy = true;
+  for (const record of state.processes) {
+    const alive = isOurProcess(record);
+    healthy &&= alive;
+    lines.push(`${record.component.padEnd(24)} ${alive ? 'running' : 'EXITED '}  pid ${record.pid}  log ${record.log}`);
+  }
+  try {
+    const credentials = adminCredentials(layout, state);
+    const ready = (await kubeRequest(credentials, 'GET', '/readyz')).status === 200;
+    const nodes = await nodesReady(credentials);
+    healthy &&= ready && nodes.ready === nodes.total;
+    lines.push(`API server https://127.0.0.1:${state.ports.apiserver} ${ready ? 'ready' : 'NOT READY'}; nodes ${nodes.ready}/${nodes.total} Ready`);
+  } catch (error) {
+    healthy = false;
+    lines.push(`API server https://127.0.0.1:${state.ports.apiserver} unreachable: ${(error as Error).message}`);
+  }
+  lines.push(`export KUBECONFIG=${layout.kubeconfig}`);
+  return { lines, healthy };
+}
+
+// --- the fake volume provisioner (a process `up` starts) -------------------------------------------
+
+async function provisionLoop(root: string): Promise<void> {
+  const layout = clusterLayout(root);
+  let lastContact = Date.now();
+  // Stops by itself when `down` removed the data, or the API server is gone for two minutes.
+  while (existsSync(layout.stateFile) && Date.now() - lastContact < 120_000) {
+    try {
+      const state = readState(layout);
+      if (!state) break;
+      const credentials = adminCredentials(layout, state);
+      const classes = new Map<string, string>();
+      const scs = await kubeRequest(credentials, 'GET', '/apis/storage.k8s.io/v1/storageclasses');
+      for (const sc of scs.body?.items ?? []) classes.set(sc.metadata.name, sc.provisioner);
+      const claims = await kubeRequest(credentials, 'GET', '/api/v1/persistentvolumeclaims');
+      for (const claim of claims.body?.items ?? []) {
+        const volume = volumeForClaim(claim, classes);
+        if (volume) await createIfAbsent(credentials, '/api/v1/persistentvolumes', volume);
+      }
+      const volumes = await kubeRequest(credentials, 'GET', '/api/v1/persistentvolumes');
+      for (const volume of volumes.body?.items ?? []) {
+        if (isReleasedVolume(volume)) await kubeRequest(credentials, 'DELETE', `/api/v1/persistentvolumes/${volume.metadata.name}`);
+      }
+      lastContact = Date.now();
+    } catch (error) {
+      process.stderr.write(`provisioner: ${(error as Error).message}\n`);
+    }
+    await sleep(500);
+  }
+}
+
+// --- entry point ------------------------------------------------------------------------------------
+
+export const clusterStage: Stage = async ({ argv, log }) => {
+  const { values: options, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { root: { type: 'string' } } });
+  const layout = clusterLayout(options.root);
+  const verb = positionals[0];
+  try {
+    switch (verb) {
+      case 'up': {
+        const { state, alreadyRunning } = await clusterUp(layout, log);
+        if (alreadyRunning) log(`cluster: already running (Kubernetes v${state.version}, API server https://127.0.0.1:${state.ports.apiserver})`);
+        log(`export KUBECONFIG=${layout.kubeconfig}`);
+        log(`kubectl: ${provisionBundledKubectl()}`);
+        return 0;
+      }
+      case 'down': {
+        const wasUp = await clusterDown(layout, log);
+        log(wasUp ? 'cluster: down' : 'cluster: not running');
+        return 0;
+      }
+      case 'status': {
+        const { lines, healthy } = await clusterStatus(layout);
+        for (const line of lines) log(line);
+        return healthy ? 0 : 1;
+      }
+      case 'provision':
+        await provisionLoop(layout.root);
+        return 0;
+      default:
+        log('usage: npm run cluster -- up | down | status');
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ClusterError) {
+      log(error.message);
+      return 1;
+    }
+    throw error;
+  }
+};
+
+export { COMPONENTS };
+
+await runIfMain(import.meta.url, clusterStage);

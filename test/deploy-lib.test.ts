@@ -1,0 +1,141 @@
+// The pure parts of `npm run deploy` and of the local cluster.
+import { describe, expect, it } from 'vitest';
+import { changedPaths, clusterMismatch, dirtyPaths, formatChanges, isPinned, summarizeChanges, unpinnedImages } from '../scripts/lib/deploy.ts';
+import {
+  CERTIFICATES,
+  certificateExtensions,
+  clusterLayout,
+  componentCommands,
+  defaultStorageClass,
+  fakeNodes,
+  isReleasedVolume,
+  PROVISIONER_NAME,
+  volumeForClaim,
+} from '../scripts/lib/cluster.ts';
+import type { K8sObject } from '../scripts/lib/render.ts';
+
+const deployment = (image: string, extra: Record<string, unknown> = {}): K8sObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'shop-app' },
+  spec: { template: { spec: { containers: [{ name: 'app', image }], ...extra } } },
+});
+
+describe('deploy guards', () => {
+  it('reads uncommitted paths from git status --porcelain', () => {
+    expect(dirtyPaths('')).toEqual([]);
+    expect(dirtyPaths(' M charts/app/values.yaml\n?? notes.txt\n')).toEqual(['charts/app/values.yaml', 'notes.txt']);
+  });
+
+  it('tells pinned images from floating ones', () => {
+    expect(isPinned('docker.io/techshop/app:1.4.2')).toBe(true);
+    expect(isPinned(`mongo@sha256:${'a'.repeat(64)}`)).toBe(true);
+    expect(isPinned('registry.local:5000/app:v2.0.0')).toBe(true);
+    for (const image of ['techshop/app:latest', 'techshop/app:stable', 'techshop/app', 'registry.local:5000/app']) expect(isPinned(image), image).toBe(false);
+    const objects = [deployment('techshop/app:latest', { initContainers: [{ name: 'init', image: 'busybox:1.37.0' }] })];
+    expect(unpinnedImages(objects)).toEqual(['techshop/app:latest']);
+  });
+
+  it('refuses a context whose cluster is not the one the values name', () => {
+    const actual = { context: 'kind-dev', cluster: 'kind-dev', server: 'https://127.0.0.1:6443' };
+    expect(clusterMismatch(undefined, actual)).toBeUndefined();
+    expect(clusterMismatch('', actual)).toBeUndefined();
+    expect(clusterMismatch('kind-dev', actual)).toBeUndefined();
+    expect(clusterMismatch('https://127.0.0.1:6443', actual)).toBeUndefined();
+    expect(clusterMismatch('prod-eu', actual)).toMatch(/points at cluster "kind-dev" .*deploys to "prod-eu"/);
+  });
+});
+
+describe('deploy change summary', () => {
+  it('lists the leaf paths that differ', () => {
+    expect(changedPaths({ a: 1, b: { c: [1, 2] } }, { a: 1, b: { c: [1, 3] }, d: true })).toEqual(['b.c.1', 'd']);
+    expect(changedPaths({ a: 1 }, { a: 1 })).toEqual([]);
+  });
+
+  it('sorts objects into created, changed (with fields), deleted and unchanged, ignoring server-owned fields', () => {
+    // live objects carry server-owned metadata the K8sObject type of renders does not name
+    const live = new Map<string, K8sObject>([
+      ['Deployment/shop-app', { ...deployment('app:1.0.0'), metadata: { name: 'shop-app', resourceVersion: '1', generation: 1 } as K8sObject['metadata'], status: { replicas: 1 } }],
+      ['Service/shop-app', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'shop-app', resourceVersion: '5' } as K8sObject['metadata'], spec: { ports: [{ port: 80 }] } }],
+    ]);
+    const dryRun = new Map<string, K8sObject>([
+      ['Deployment/shop-app', { ...deployment('app:1.1.0'), metadata: { name: 'shop-app', resourceVersion: '2', generation: 2 } as K8sObject['metadata'], status: { replicas: 1 } }],
+      ['Service/shop-app', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'shop-app', resourceVersion: '6' } as K8sObject['metadata'], spec: { ports: [{ port: 80 }] } }],
+    ]);
+    const rendered = [deployment('app:1.1.0'), { apiVersion: 'v1', kind: 'Service', metadata: { name: 'shop-app' } }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'new' } }];
+    const changes = summarizeChanges(rendered, live, dryRun, ['Deployment/shop-app', 'Service/shop-app', 'Secret/old']);
+    expect(changes).toEqual([
+      { kind: 'changed', object: 'Deployment/shop-app', fields: ['spec.template.spec.containers.0.image'] },
+      { kind: 'unchanged', object: 'Service/shop-app', fields: [] },
+      { kind: 'created', object: 'ConfigMap/new', fields: [] },
+      { kind: 'deleted', object: 'Secret/old', fields: [] },
+    ]);
+    expect(formatChanges(changes)).toEqual([
+      '  + ConfigMap/new',
+      '  ~ Deployment/shop-app: spec.template.spec.containers.0.image',
+      '  - Secret/old',
+      'changes: 1 created, 1 changed, 1 deleted, 1 unchanged',
+    ]);
+  });
+});
+
+describe('local cluster', () => {
+  const layout = clusterLayout('/nonexistent/cluster');
+  const ports = { etcdClient: 1, etcdPeer: 2, apiserver: 3, controllerManager: 4, scheduler: 5, kwok: 6 };
+  const commands = componentCommands(layout, ports, '/bin-dir', ['node', 'cluster.ts']);
+
+  it('binds every component to the loopback address only', () => {
+    for (const command of commands) {
+      for (const arg of command.args) {
+        const urls = arg.match(/\b\d{1,3}(\.\d{1,3}){3}:\d+/g) ?? [];
+        for (const url of urls) expect(url, `${command.component} ${arg}`).toMatch(/^127\.0\.0\.1:/);
+        if (/^--bind-address=/.test(arg)) expect(arg).toBe('--bind-address=127.0.0.1');
+      }
+    }
+    expect(commands.map((c) => c.component)).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'provisioner']);
+  });
+
+  it('runs the admission plugins the issue names and no node lifecycle controller', () => {
+    const apiserver = commands.find((c) => c.component === 'kube-apiserver')?.args ?? [];
+    const plugins = apiserver.find((a) => a.startsWith('--enable-admission-plugins='))?.split('=')[1]?.split(',') ?? [];
+    for (const plugin of ['PodSecurity', 'ResourceQuota', 'LimitRanger', 'ServiceAccount']) expect(plugins).toContain(plugin);
+    expect(apiserver).toContain('--authorization-mode=Node,RBAC');
+    const manager = commands.find((c) => c.component === 'kube-controller-manager')?.args ?? [];
+    expect(manager).toContain('--controllers=*,-node-lifecycle-controller');
+  });
+
+  it('gives the API server certificate its loopback and service names, clients their groups', () => {
+    const apiserver = CERTIFICATES.find((c) => c.name === 'apiserver');
+    expect(certificateExtensions(apiserver!)).toContain('subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost');
+    expect(CERTIFICATES.find((c) => c.name === 'admin')?.organization).toBe('system:masters');
+  });
+
+  it('makes fake nodes spread over three zones with allocatable resources', () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const nodes = fakeNodes(6) as any[];
+    expect(new Set(nodes.map((n) => n.metadata.labels['topology.kubernetes.io/zone']))).toEqual(new Set(['zone-a', 'zone-b', 'zone-c']));
+    for (const node of nodes) {
+      expect(node.metadata.annotations['kwok.x-k8s.io/node']).toBe('fake');
+      expect(node.status.allocatable).toMatchObject({ cpu: '4', memory: '16Gi' });
+    }
+  });
+
+  it('provisions a volume for a pending claim of its class, and nothing else', () => {
+    const classes = new Map([['standard', PROVISIONER_NAME], ['other', 'ebs.csi.aws.com']]);
+    const claim = {
+      metadata: { name: 'data-shop-mongodb-0', namespace: 'prod', uid: 'u1' },
+      spec: { storageClassName: 'standard', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '20Gi' } } },
+      status: { phase: 'Pending' },
+    };
+    const volume = volumeForClaim(claim, classes) as K8sObject;
+    expect(volume.metadata.name).toBe('pvc-u1');
+    expect(volume.spec.capacity).toEqual({ storage: '20Gi' });
+    expect(volume.spec.claimRef).toMatchObject({ namespace: 'prod', name: 'data-shop-mongodb-0', uid: 'u1' });
+    expect(volumeForClaim({ ...claim, spec: { ...claim.spec, storageClassName: 'other' } }, classes)).toBeUndefined();
+    expect(volumeForClaim({ ...claim, status: { phase: 'Bound' } }, classes)).toBeUndefined();
+    expect(volumeForClaim({ ...claim, spec: { ...claim.spec, volumeName: 'pv-1' } }, classes)).toBeUndefined();
+    expect(isReleasedVolume({ ...volume, status: { phase: 'Released' } })).toBe(true);
+    expect(isReleasedVolume({ ...volume, status: { phase: 'Bound' } })).toBe(false);
+    expect((defaultStorageClass() as K8sObject).provisioner).toBe(PROVISIONER_NAME);
+  });
+});
