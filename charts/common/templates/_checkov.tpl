@@ -29,7 +29,7 @@ runToCompletion:
 appEnvContract:
   CKV_K8S_35: the app is a third-party Node program whose contract is the MONGODB_URI and REDIS_URL and JWT_SECRET environment variables (composed by $(VAR) expansion); it reads no files
 exporterEnv:
-  CKV_K8S_35: the metrics exporter reads its database password only from the environment or a flag (mongodb_exporter has no password file option; the redis_exporter password file is a JSON map of addresses and not the bare password the one Secret holds)
+  CKV_K8S_35: the metrics exporter reads its database password only from the environment or a flag (the deployed mongodb_exporter has no password file option and its image no shell; the redis_exporter password file is a JSON map of addresses and not the bare password the one Secret holds)
 # Not yet fixed, said so: the sidecar's scripts are being rewritten against a real mongod (issue 12).
 mongoBootstrapEnv:
   CKV_K8S_35: the MongoDB bootstrap sidecar hands the passwords to mongosh and mongo-init.js in its environment; moving them to mounted Secret files waits for the real-mongod bootstrap tests of issue 12 which run this container exactly as rendered
