@@ -6,6 +6,16 @@ import { byKind, helms } from './helpers/render.ts';
 import { ciValues, renderMongo } from './fixtures/mongodb/render.ts';
 import { restrictedContainerContext, restrictedPodContext } from './helpers/security.ts';
 import { imageRef } from '../scripts/lib/images.ts';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../scripts/lib/exec.ts';
+
+function configMapText(objects: K8sObject[], key: string): string {
+  const text = findObject(objects, 'ConfigMap', 'shop-mongodb-scripts').data?.[key];
+  if (text === undefined) throw new Error(`no ${key} in shop-mongodb-scripts`);
+  return text;
+}
 
 const SELECTOR = {
   'app.kubernetes.io/name': 'mongodb',
@@ -106,6 +116,31 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       const exporter = containerOf(await sts(), 'metrics');
       expect(exporter.readinessProbe.httpGet).toEqual({ path: '/', port: 'metrics' });
       expect(exporter.livenessProbe.tcpSocket).toEqual({ port: 'metrics' });
+    });
+
+    it('probes the bootstrap sidecar by the age of the heartbeat its loop touches (run with bash on files of each age)', async () => {
+      const bootstrap = containerOf(await sts(), 'bootstrap');
+      expect(configMapText(await load(), 'bootstrap.sh')).toMatch(/reconcile \|\| true\n\s*# .*\n\s*touch "\$\{STATE_DIR\}\/heartbeat"/);
+      expect(bootstrap.env).toContainEqual({ name: 'STATE_DIR', value: '/tmp' });
+      expect(bootstrap.readinessProbe.exec.command).toEqual(['test', '-e', '/tmp/heartbeat']);
+      const [shell, flag, check] = bootstrap.livenessProbe.exec.command as string[];
+      expect([shell, flag]).toEqual(['bash', '-c']);
+      // 30 s interval (values): a pass may be 3 intervals plus 2 minutes late before the sidecar is restarted
+      expect(check).toContain('-lt 210');
+      expect(bootstrap.livenessProbe.initialDelaySeconds).toBe(150);
+      const dir = mkdtempSync(join(tmpdir(), 'heartbeat-'));
+      try {
+        const heartbeat = join(dir, 'heartbeat');
+        const probe = () => run('bash', ['-c', check!.replaceAll('/tmp/heartbeat', heartbeat)]);
+        expect((await probe()).code, 'no heartbeat yet').not.toBe(0);
+        writeFileSync(heartbeat, '');
+        expect((await probe()).code, 'fresh heartbeat').toBe(0);
+        const old = Date.now() / 1000 - 300;
+        utimesSync(heartbeat, old, old);
+        expect((await probe()).code, 'stale heartbeat').not.toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('runs every container restricted as uid/gid 999 with a read-only root filesystem', async () => {

@@ -110,6 +110,9 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       const exporter = container(sts, 'metrics');
       expect(exporter.image).toBe(imageRef('redis-exporter'));
       expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: 9121, protocol: 'TCP' }]);
+      // alive = its HTTP server answers; ready = the port accepts connections
+      expect(exporter.livenessProbe).toEqual({ httpGet: { path: '/', port: 'metrics' }, initialDelaySeconds: 10, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 });
+      expect(exporter.readinessProbe.tcpSocket).toEqual({ port: 'metrics' });
       expect(exporter.resources).toEqual({ requests: { cpu: '25m', memory: '32Mi', 'ephemeral-storage': '16Mi' }, limits: { cpu: '100m', memory: '64Mi', 'ephemeral-storage': '64Mi' } });
       expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
       expect(sts.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
