@@ -137,7 +137,10 @@ export const deployStage: Stage = async ({ argv, log }) => {
       const namespaceExists = (await kubectl(kube, ['get', 'namespace', namespace])).code === 0;
       const live = namespaceExists ? await objectsByKey(kube, namespace, rendered, ['get', '--ignore-not-found'], dir, 'live') : new Map<string, K8sObject>();
       const existing = rendered.filter((o) => live.has(objectKey(o)));
-      const merged = await objectsByKey(kube, namespace, existing, ['apply', '--server-side', '--dry-run=server', '--force-conflicts', '--field-manager=helm'], dir, 'merged');
+      // A field manager of its own: applied as helm's manager, the preview would drop the
+      // ownership annotations helm adds on top of the rendered manifest and report them all as changes.
+
+      const merged = await objectsByKey(kube, namespace, existing, ['apply', '--server-side', '--dry-run=server', '--force-conflicts', '--field-manager=techshop-deploy-preview'], dir, 'merged');
       const current = await helm(bin, kube, ['get', 'manifest', release, '-n', namespace]);
       const releaseKeys = current.code === 0 ? parseManifests(current.stdout).map(objectKey) : [];
       changeLines = formatChanges(summarizeChanges(rendered, live, merged, releaseKeys));
