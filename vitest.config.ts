@@ -1,8 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `main` (renders, validator, real programs on rendered configs)
-// and `cluster` (installs on the local control plane, which its global setup
-// starts once and stops at the end, also on failure).
+/**
+ * Test files that run real programs on rendered configs and scripts (servers,
+ * checkers, the release's registry): the `programs` project, whose setup
+ * installs the test tier of the tool chain. Every other test/*.test.ts is a
+ * unit or render test: the `fast` project (npm run test:fast).
+ */
+export const PROGRAM_TESTS = [
+  'test/backup-scripts.test.ts',
+  'test/checkov.test.ts',
+  'test/kube-checks.test.ts',
+  'test/mongodb-scripts.test.ts',
+  'test/monitoring.test.ts',
+  'test/pipeline.test.ts',
+  'test/redis-cluster.test.ts',
+  'test/redis-render.test.ts',
+  'test/redis-server.test.ts',
+  'test/release.test.ts',
+];
+
+// Three projects: `fast` (unit and render tests), `programs` (real programs),
+// `cluster` (installs on the local control plane, which its global setup starts
+// once and stops at the end, also on failure).
 export default defineConfig({
   test: {
     // helm renders are slow on 2 cores; keep files parallel but tests generous
@@ -12,7 +31,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'main', include: ['test/*.test.ts'], globalSetup: ['test/global-setup.ts'] },
+        test: { name: 'fast', include: ['test/*.test.ts'], exclude: PROGRAM_TESTS, globalSetup: ['test/global-setup.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'programs', include: PROGRAM_TESTS, globalSetup: ['test/global-setup.ts', 'test/programs-setup.ts'] },
       },
       {
         extends: true,

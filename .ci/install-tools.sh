@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Installs the CI tool chain. Idempotent: a run with everything present only
-# checks versions. Starts no services and exports nothing: callers put
-# "$REPO/.cache/tools/bin" first on PATH (Go tools, yamllint, yamale live there).
+# Installs the tool chain in two tiers. Idempotent: a run with everything
+# present only checks versions. Starts no services and exports nothing: callers
+# put "$REPO/.cache/tools/bin" first on PATH (Go tools, yamllint, yamale live there).
 # Prerequisites: Debian/apt, Go >= 1.24, python3, Node.js with npm.
 #
-#   apt      prometheus (promtool), prometheus-alertmanager (amtool), redis-server,
-#            docker-registry, gnupg, awscli, shellcheck
-#   Go       ct, kubeconform, actionlint, kube-score (versions pinned in tools/go.mod)
-#   PyPI     yamllint, yamale (pinned below) in a venv under .cache/tools/venv;
-#            checkov (pinned below) in its own venv under .cache/checkov/venv
-#            (its many dependencies stay apart from ct's)
-#   schemas  strict standalone Kubernetes JSON schemas for kubeconform, generated
-#            from the k8s.io/kubernetes module's OpenAPI document into
-#            .cache/kube-schemas/v<version>-standalone-strict/
+#   .ci/install-tools.sh           the main job's tools (npm run setup): what
+#                                  validate, lint, package and release run
+#     apt      python3-venv when missing
+#     Go       ct, kubeconform, actionlint, kube-score (versions pinned in tools/go.mod)
+#     PyPI     yamllint, yamale (pinned below) in a venv under .cache/tools/venv;
+#              checkov (pinned below, the lint stage's scanner) in its own venv
+#              under .cache/checkov/venv (its many dependencies stay apart from ct's)
+#     schemas  strict standalone Kubernetes JSON schemas for kubeconform, generated
+#              from the k8s.io/kubernetes module's OpenAPI document into
+#              .cache/kube-schemas/v<version>-standalone-strict/
+#   .ci/install-tools.sh --tests   the heavy tools only the tests run, in parallel
+#   .ci/install-tools.sh --all     both (npm run setup -- --all; .ci/run)
+#     apt      prometheus, prometheus-alertmanager (Debian's promtool/amtool),
+#              redis-server, docker-registry, gnupg, awscli, shellcheck
+#     builds   .ci/install-backup-tools.sh, .ci/install-prometheus-tools.sh,
+#              .ci/install-kube.sh (each cached by version under .cache/)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,7 +30,15 @@ VENV="$CACHE/tools/venv"
 SCHEMAS="$CACHE/kube-schemas"
 GEN_SCHEMAS="$REPO/scripts/gen-kube-schemas.ts"
 
-APT_PACKAGES=(prometheus prometheus-alertmanager redis-server docker-registry gnupg awscli shellcheck)
+TIER=main
+case "${1:-}" in
+  "") ;;
+  --all) TIER=all ;;
+  --tests) TIER=tests ;;
+  *) printf 'usage: %s [--all | --tests]\n' "$0" >&2; exit 2 ;;
+esac
+# apt packages of the test tier (the main tier needs only python3-venv, added when missing)
+TEST_APT_PACKAGES=(prometheus prometheus-alertmanager redis-server docker-registry gnupg awscli shellcheck)
 PIP_PACKAGES=(yamllint==1.37.1 yamale==6.0.0)
 CHECKOV_VERSION=3.3.30
 CHECKOV_VENV="$CACHE/checkov/venv"
@@ -53,10 +68,11 @@ fi
 
 # --- apt ---------------------------------------------------------------------
 install_apt() {
-  local wanted=("${APT_PACKAGES[@]}") missing=() pkg installed
+  local wanted=("$@") missing=() pkg installed
   if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     wanted+=(python3-venv)
   fi
+  ((${#wanted[@]} == 0)) && return 0
   installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${wanted[@]}" 2>/dev/null | awk '$NF == "installed" {print $1}' || true)
   for pkg in "${wanted[@]}"; do
     grep -qxF "$pkg" <<<"$installed" || missing+=("$pkg")
@@ -142,14 +158,13 @@ PY
 # checkov: the lint stage's security scanner (scripts/lib/kube-checks.ts).
 install_checkov() {
   if [[ "$(tool_version checkov)" != "$CHECKOV_VERSION" ]]; then
-    local start=$SECONDS
     if ! "$CHECKOV_VENV/bin/python" -c '' >/dev/null 2>&1; then
       rm -rf "$CHECKOV_VENV"
       python3 -m venv "$CHECKOV_VENV"
     fi
     log "pip: installing checkov==$CHECKOV_VERSION"
     "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
-    log "pip: checkov $(tool_version checkov) installed in $((SECONDS - start)) s"
+    log "pip: checkov $(tool_version checkov) installed"
   fi
   ln -sfn "$CHECKOV_VENV/bin/checkov" "$BIN/checkov"
 }
@@ -189,18 +204,61 @@ print_versions() {
   local row
   for row in promtool:prometheus amtool:prometheus-alertmanager redis-server:redis-server \
     docker-registry:docker-registry gpg:gnupg aws:awscli shellcheck:shellcheck; do
-    printf '%-16s %s\n' "${row%%:*}" "$(dpkg-query -W -f='${Version}' "${row#*:}")"
+    printf '%-16s %s\n' "${row%%:*}" "$(dpkg-query -W -f='${Version}' "${row#*:}" 2>/dev/null || echo 'not installed (test tier)')"
   done
   printf '%-16s %s\n' kube-schemas "${KUBE_VERSIONS[*]}"
 }
 
-install_apt
-install_go_tools
-install_pip_tools
-install_checkov
-install_kube_schemas
-# mongodump/mongorestore, a MongoDB-wire server and an S3 server for the backup chart's tests
-bash "$REPO/.ci/install-backup-tools.sh"
-# promtool-upstream (Prometheus 3.5.1, with Kubernetes SD) and amtool-upstream (Alertmanager 0.28.1): the deployed versions
-bash "$REPO/.ci/install-prometheus-tools.sh"
+# --- the two tiers ------------------------------------------------------------------
+# timed NAME COMMAND...: one progress line per tool group, with its time.
+timed() {
+  local name=$1 started=$SECONDS
+  shift
+  log "$name: installing"
+  "$@"
+  log "$name: ready ($((SECONDS - started)) s)"
+}
+
+# The test tier's builds run side by side (downloads overlap with compiling);
+# each logs to .cache/tools/logs/<name>.log, printed on failure.
+install_test_tier() {
+  local logs="$CACHE/tools/logs" name pids=() names=() starts=() failed=0 i
+  mkdir -p "$logs"
+  timed "apt (test tools)" install_apt "${TEST_APT_PACKAGES[@]}"
+  local builds=(
+    "backup-tools|$REPO/.ci/install-backup-tools.sh"
+    "prometheus-tools|$REPO/.ci/install-prometheus-tools.sh"
+    "kube|$REPO/.ci/install-kube.sh"
+  )
+  for entry in "${builds[@]}"; do
+    name=${entry%%|*}
+    log "$name: installing (log: .cache/tools/logs/$name.log)"
+    bash "${entry#*|}" >"$logs/$name.log" 2>&1 &
+    pids+=($!)
+    names+=("$name")
+    starts+=("$SECONDS")
+  done
+  for i in "${!pids[@]}"; do
+    if wait "${pids[$i]}"; then
+      log "${names[$i]}: ready ($((SECONDS - starts[i])) s)"
+    else
+      failed=1
+      log "error: ${names[$i]} failed; the end of its log:"
+      tail -n 20 "$logs/${names[$i]}.log" >&2
+    fi
+  done
+  ((failed == 0)) || die "the test tools did not install (see above)"
+  cat "$logs"/*.log | grep -E '^[a-z][a-z0-9-]+ +[v0-9]' || true
+}
+
+if [[ $TIER != tests ]]; then
+  timed "apt (main)" install_apt
+  timed "go tools (ct, kubeconform, actionlint, kube-score)" install_go_tools
+  timed "pip tools (yamllint, yamale)" install_pip_tools
+  timed "checkov" install_checkov
+  timed "kubernetes schemas" install_kube_schemas
+fi
+if [[ $TIER != main ]]; then
+  install_test_tier
+fi
 print_versions

@@ -168,9 +168,8 @@ describe('bad values corpus', () => {
     expect(validator.validate('values/values-staging.yaml', bytes)).toEqual([]);
     const asProd = validator.validate('values/values-staging.yaml', bytes, 'prod');
     expect(asProd.map(brief)).toEqual([
-      { rule: 'profile/prod', line: 72, column: 5, path: 'backup.retention.remoteDays' },
-      { rule: 'profile/prod', line: 1, column: 1, path: 'monitoring.kubeStateMetrics.enabled' },
-      { rule: 'profile/prod', line: 1, column: 1, path: 'monitoring.grafana.admin.existingSecret' },
+      { rule: 'profile/prod', line: 79, column: 5, path: 'backup.retention.remoteDays' },
+      { rule: 'profile/prod', line: 60, column: 1, path: 'monitoring.kubeStateMetrics.enabled' },
       { rule: 'profile/prod', line: 24, column: 5, path: 'app.autoscaling.minReplicas' },
     ]);
   });
