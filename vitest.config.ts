@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
 export const PROGRAM_TESTS = [
   'test/backup-scripts.test.ts',
   'test/exporters.test.ts',
+  'test/checkov.test.ts',
   'test/kube-checks.test.ts',
   'test/mongodb-scripts.test.ts',
   'test/monitoring.test.ts',

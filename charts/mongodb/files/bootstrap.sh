@@ -209,6 +209,8 @@ main() {
   trap 'exit 0' TERM INT
   while :; do
     reconcile || true
+    # The container's probes read the age of this file (a stuck pass is restarted).
+    touch "${STATE_DIR}/heartbeat"
     sleep "$INTERVAL_SECONDS" &
     wait $!
   done
