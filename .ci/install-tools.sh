@@ -226,7 +226,7 @@ timed() {
 # The test tier's builds run side by side (downloads overlap with compiling);
 # each logs to .cache/tools/logs/<name>.log, printed on failure.
 install_test_tier() {
-  local logs="$CACHE/tools/logs" name pids=() names=() starts=() failed=0 i
+  local logs="$CACHE/tools/logs" name pids=() names=() failed=0 i
   mkdir -p "$logs"
   timed "apt (test tools)" install_apt "${TEST_APT_PACKAGES[@]}"
   local builds=(
@@ -238,14 +238,20 @@ install_test_tier() {
   for entry in "${builds[@]}"; do
     name=${entry%%|*}
     log "$name: installing (log: .cache/tools/logs/$name.log)"
-    bash "${entry#*|}" >"$logs/$name.log" 2>&1 &
+    # each job records its own duration (the waits below finish in list order)
+    (
+      started=$SECONDS
+      rc=0
+      bash "${entry#*|}" >"$logs/$name.log" 2>&1 || rc=$?
+      echo $((SECONDS - started)) >"$logs/$name.seconds"
+      exit "$rc"
+    ) &
     pids+=($!)
     names+=("$name")
-    starts+=("$SECONDS")
   done
   for i in "${!pids[@]}"; do
     if wait "${pids[$i]}"; then
-      log "${names[$i]}: ready ($((SECONDS - starts[i])) s)"
+      log "${names[$i]}: ready ($(cat "$logs/${names[$i]}.seconds") s)"
     else
       failed=1
       log "error: ${names[$i]} failed; the end of its log:"
