@@ -18,7 +18,12 @@ import { chartDefaults, coalesce, isPlainObject, type Values } from './values.ts
 import { parseYamlSource, type YamlSource } from './yaml-source.ts';
 
 export interface Validator {
-  validate(file: string, bytes: Uint8Array, env?: Environment): Diagnostic[];
+  /**
+   * One values file over the chart defaults; with `underlay` (the merged
+   * values of files given before it, as `helm -f a -f b` layers them), over
+   * those too. Positions point into this file.
+   */
+  validate(file: string, bytes: Uint8Array, env?: Environment, underlay?: Values): Diagnostic[];
 }
 
 /** `values-prod.yaml` → prod; undefined when the name says nothing. */
@@ -216,11 +221,13 @@ export async function loadValidator(chart: string = umbrellaChart): Promise<Vali
 
 function makeValidator({ checkSchema, profiles, defaults, rules }: ValidatorParts): Validator {
   return {
-    validate(file, bytes, envOverride) {
+    validate(file, bytes, envOverride, underlay) {
       const source: YamlSource = parseYamlSource(file, bytes);
       const diagnostics: Diagnostic[] = [...source.diagnostics];
       if (source.value === undefined || !isPlainObject(source.value)) return diagnostics;
-      const values = coalesce(defaults, source.value) as Values;
+      const base = underlay ? (coalesce(defaults, underlay) as Values) : defaults;
+      const values = coalesce(base, source.value) as Values;
+      const notInFile = underlay ? ' [set by an earlier values file or the chart default]' : ' [the chart default; set it in this file]';
       const at = (path: PathSegment[], message: string, rule: string): Diagnostic => {
         const position = source.locate(path);
         const inFile = isSetInFile(source.value, path);
@@ -229,7 +236,7 @@ function makeValidator({ checkSchema, profiles, defaults, rules }: ValidatorPart
           line: position.line,
           column: position.column,
           path: formatPath(path),
-          message: inFile ? message : `${message} [the chart default; set it in this file]`,
+          message: inFile ? message : `${message}${notInFile}`,
           rule,
         };
       };
@@ -315,4 +322,28 @@ export function validateFiles(validatorFor: Validator | ((chart: string) => Vali
     }
     return validator.validate(relative(process.cwd(), file) || file, bytes, env);
   });
+}
+
+/**
+ * Values files layered as helm layers `-f a -f b`: the first over the chart
+ * defaults, each later one over the merged values before it. Each file's
+ * problems are reported at its own lines.
+ */
+export function validateLayers(validator: Validator, files: string[], env?: Environment): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  let underlay: Values | undefined;
+  for (const file of files) {
+    const name = relative(process.cwd(), file) || file;
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch (err) {
+      diagnostics.push({ file: name, line: 1, column: 1, path: '', message: `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, rule: 'read' });
+      continue;
+    }
+    diagnostics.push(...validator.validate(name, bytes, env, underlay));
+    const value = parseYamlSource(name, bytes).value;
+    if (isPlainObject(value)) underlay = underlay ? (coalesce(underlay, value) as Values) : (value as Values);
+  }
+  return diagnostics;
 }

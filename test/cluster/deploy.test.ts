@@ -72,6 +72,19 @@ describe.sequential('npm run deploy', () => {
     expect(app.spec.template.spec.nodeSelector ?? {}).not.toHaveProperty('techshop.test/no-such-node');
   });
 
+  it('refuses the staging quota that a real API server refused (10 Services for 11), at validate, before touching the cluster', async () => {
+    const quota = valuesFile('quota.yaml', 'resourceQuota:\n  hard:\n    services: "10"\n');
+    const result = await run(tsx, [join(repoRoot, 'scripts', 'deploy.ts'), '--env', 'staging', '--namespace', 'deploy-quota', '--values', quota], {
+      cwd: repoRoot,
+      env: clusterEnv(),
+      timeoutMs: 300_000,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/quota\.yaml:3:5 +resourceQuota\.hard\.services: quota services 10 is below the 11 the release needs at full scale/);
+    expect(result.stdout).toContain('deploy: refused: the values do not validate');
+    expect((await kubectl(['get', 'namespace', 'deploy-quota'])).code).not.toBe(0);
+  });
+
   it('refuses another cluster than the values name, an unknown context, and invalid values, before touching anything', async () => {
     const generationBefore = (await kubectlJson(['-n', NAMESPACE, 'get', 'deployment', 'shop-app'])).metadata.generation;
     const other = valuesFile('other.yaml', 'global:\n  deploy:\n    cluster: techshop-prod-eu\n');
