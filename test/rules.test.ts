@@ -545,8 +545,8 @@ describe('quota object counts', () => {
   it('counts the Secrets the values name and helm\'s release history', () => {
     const staging = shipped('staging');
     const namespace = objectDemands(staging).at(-1);
-    // techshop-app-secrets, -mongodb, -redis, -backup-s3, and 10 revisions of the release
-    expect(namespace).toMatchObject({ component: 'namespace', secrets: 14, configmaps: 1 });
+    // techshop-app-secrets, -mongodb, -redis, -backup-s3, -grafana-admin, and 10 revisions of the release
+    expect(namespace).toMatchObject({ component: 'namespace', secrets: 15, configmaps: 1 });
   });
 });
 
