@@ -507,10 +507,10 @@ describe('the other shared rules', () => {
   it('backup alert age: above the longest gap between full backups', () => {
     const at = (schedule: string, hours: number) => backupAlertAge(full({ backup: { enabled: true, schedule }, monitoring: { alerts: { backup: { maxAgeHours: hours } } } }));
     expect(at('0 2 * * *', 26)).toEqual([]);
-    expect(at('0 2 * * *', 24)[0]?.message).toContain('(1440 minutes;');
-    expect(at('0 2 * * 0', 26)[0]?.message).toContain('(10080 minutes;'); // weekly
+    expect(at('0 2 * * *', 24)[0]?.message).toContain('(every 1440 minutes at most)');
+    expect(at('0 2 * * 0', 26)[0]?.message).toContain('(every 10080 minutes at most)'); // weekly
     expect(at('0 */6 * * *', 7)).toEqual([]);
-    expect(at('0 2 * * 1-5', 26)[0]?.message).toContain('(4320 minutes;'); // Friday to Monday
+    expect(at('0 2 * * 1-5', 26)[0]?.message).toContain('(every 4320 minutes at most)'); // Friday to Monday
   });
 
   it('alertmanager: inline credentials anywhere in a receiver, and global ones', () => {

@@ -122,7 +122,7 @@ export const RULE_TABLE = {
   },
   'backup-alert-age': {
     twin: 'rule',
-    message: 'monitoring.alerts.backup.maxAgeHours {hours} is not above the longest gap between two runs of backup.schedule "{schedule}" ({gap} minutes; -1: it runs less than twice in five years): TechShopBackupNotSuccessful would fire between healthy backups; raise maxAgeHours above that gap or schedule backups more often',
+    message: 'monitoring.alerts.backup.maxAgeHours {hours} is not above the longest gap between two runs of backup.schedule "{schedule}" (every {gap} minutes at most): TechShopBackupNotSuccessful would fire between healthy backups; raise maxAgeHours above that gap or schedule backups more often',
   },
   'alertmanager-inline-credential': {
     twin: 'rule',
