@@ -575,3 +575,13 @@ describe('the schema patterns generated or written for Kubernetes syntax', () =>
     }
   });
 });
+
+describe('limitRangeFits: the LimitRange itself', () => {
+  it('refuses defaultRequest above default and default above max, as the API server does', () => {
+    const at = (limitRange: Values) => limitRangeFits(full({ limitRange }));
+    expect(at({})).toEqual([]);
+    expect(at({ defaultRequest: { memory: '1Gi' } }).map((f) => f.path.join('.'))).toEqual(['limitRange.defaultRequest.memory']);
+    expect(at({ default: { cpu: '3' } }).map((f) => f.path.join('.'))).toEqual(['limitRange.default.cpu']);
+    expect(at({ enabled: false, default: { cpu: '3' } })).toEqual([]);
+  });
+});

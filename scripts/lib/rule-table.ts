@@ -96,6 +96,10 @@ export const RULE_TABLE = {
     cluster: 'depends on the APIs (CRDs) the target cluster serves',
     message: '{path}: the cluster does not serve {apiVersion} {kind}. Install {provider} (its CRDs) first, or turn {path} off. Rendering without a cluster (helm template, GitOps)? Pass --api-versions {apiVersion}/{kind}.',
   },
+  'limit-range-order': {
+    twin: 'rule',
+    message: 'limitRange.{lower}.{resource} {value} is above limitRange.{upper}.{resource} {bound}: the API server refuses a LimitRange unless defaultRequest <= default <= max; lower it or raise limitRange.{upper}.{resource}',
+  },
   'credential-source': {
     twin: 'rule',
     message: '{path}: set either an inline value or existingSecret, not both (which one would be live is a guess); remove the inline value',
