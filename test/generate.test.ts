@@ -13,9 +13,9 @@ const sources = loadSchemaSources();
 const IMAGE_REPOSITORY_DEFAULT: Record<string, { path: string[]; repository: string }> = {
   app: { path: ['image', 'repository'], repository: 'techshop/app' },
   mongodb: { path: ['image', 'repository'], repository: 'library/mongo' },
-  redis: { path: ['image', 'repository'], repository: 'redis' },
+  redis: { path: ['image', 'repository'], repository: 'library/redis' },
   monitoring: { path: ['prometheus', 'image', 'repository'], repository: 'prom/prometheus' },
-  backup: { path: ['images', 'mongodb', 'repository'], repository: 'mongo' },
+  backup: { path: ['images', 'mongodb', 'repository'], repository: 'library/mongo' },
 };
 
 function valueAt(values: unknown, path: string[]): unknown {

@@ -12,7 +12,7 @@ import { parseCpu, parseMemory, resolveSurge } from '../scripts/lib/quantity.ts'
 import { HELM_HISTORY_SECRETS, objectDemands, workloadDemands } from '../scripts/lib/rules.ts';
 import { chartDefaults, coalesce, type Values } from '../scripts/lib/values.ts';
 import { parse, stringify } from 'yaml';
-import { helms, renderEnv } from './helpers/render.ts';
+import { helms, OPTIONAL_APIS, renderEnv } from './helpers/render.ts';
 
 interface Totals {
   pods: number;
@@ -176,8 +176,7 @@ describe.each(Object.keys(VARIANTS))('dev with %s', (name) => {
     const file = join(dir, 'override.yaml');
     writeFileSync(file, stringify(override));
     try {
-      // operator mode needs the operator's APIs (served here as a cluster with the CRDs would)
-      const objects = await renderEnv(helms[0]!, 'dev', { valuesFiles: [file], apiVersions: ['monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PrometheusRule'] });
+      const objects = await renderEnv(helms[0]!, 'dev', { valuesFiles: [file], apiVersions: OPTIONAL_APIS });
       const values = coalesce(valuesOf('dev'), override) as Values;
       const model: Counts = { services: 0, secrets: 0, configmaps: 0, persistentvolumeclaims: 0, storage: 0 };
       for (const row of objectDemands(values).slice(0, -1)) for (const key of Object.keys(model) as (keyof Counts)[]) model[key] += row[key];

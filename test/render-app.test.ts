@@ -8,11 +8,12 @@ import { findObject, podSpecOf, type K8sObject } from '../scripts/lib/render.ts'
 import { coalesce, readChartMeta, readChartValues, type Values } from '../scripts/lib/values.ts';
 import { byKind, helms, renderEnv } from './helpers/render.ts';
 import { restrictedContainerContext, restrictedPodContext } from './helpers/security.ts';
+import { imageRef } from '../scripts/lib/images.ts';
 
 const EXPECTED = {
-  dev: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '200m', memory: '256Mi' }, replicas: 1 },
-  staging: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' }, replicas: undefined },
-  prod: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' }, replicas: undefined },
+  dev: { requests: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '200m', memory: '256Mi', 'ephemeral-storage': '256Mi' }, replicas: 1 },
+  staging: { requests: { cpu: '250m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '256Mi' }, replicas: undefined },
+  prod: { requests: { cpu: '250m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '256Mi' }, replicas: undefined },
 } as const;
 
 /** The charts that render objects (every chart but the library), each with its Chart.yaml version. */
@@ -147,7 +148,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         'app.kubernetes.io/component': 'app',
       });
       const container = appContainer(deployment);
-      expect(container.image).toBe(env === 'dev' ? 'docker.io/techshop/app:latest' : 'docker.io/techshop/app:1.4.2');
+      expect(container.image).toBe(env === 'dev' ? 'docker.io/techshop/app:latest' : imageRef('app'));
       expect(container.imagePullPolicy).toBe(env === 'dev' ? 'Always' : 'IfNotPresent');
       expect(container.ports).toEqual([{ name: 'http', containerPort: 3000, protocol: 'TCP' }]);
       expect(container.resources).toEqual({ requests: EXPECTED[env].requests, limits: EXPECTED[env].limits });

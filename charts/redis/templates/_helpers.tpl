@@ -72,6 +72,31 @@ else <release>-redis (the same helper the app uses to find it).
 {{- end -}}
 
 {{/*
+The password as a file, for programs that read one (<NAME>_FILE names it):
+the env entry, the volume mount and the volume of the Secret's redis-password.
+*/}}
+{{- define "redis.passwordFileEnv" -}}
+- name: {{ .name }}_FILE
+  value: /etc/redis-auth/redis-password
+{{- end -}}
+
+{{- define "redis.passwordFileMount" -}}
+- name: redis-auth
+  mountPath: /etc/redis-auth
+  readOnly: true
+{{- end -}}
+
+{{- define "redis.passwordFileVolume" -}}
+- name: redis-auth
+  secret:
+    secretName: {{ include "redis.secretName" . }}
+    defaultMode: 288 # 0440: readable by the pod's fsGroup
+    items:
+      - key: redis-password
+        path: redis-password
+{{- end -}}
+
+{{/*
 Bytes of a Kubernetes memory quantity ("512Mi") or of a redis.conf size
 ("320mb"; redis reads k/m/g as powers of 1000 and kb/mb/gb as powers of 1024).
 */}}
@@ -126,7 +151,7 @@ spec:
       env:
         - name: REDIS_NODES
           value: {{ include "redis.podAddresses" $ | quote }}
-        {{- include "redis.passwordEnv" (dict "name" "REDISCLI_AUTH" "context" $) | nindent 8 }}
+        {{- include "redis.passwordFileEnv" (dict "name" "REDISCLI_AUTH") | nindent 8 }}
         - name: REDIS_CLUSTER_REPLICAS
           value: {{ $.Values.cluster.replicasPerMaster | quote }}
         - name: REDIS_BOOTSTRAP_TIMEOUT
@@ -139,10 +164,12 @@ spec:
         - name: scripts
           mountPath: /scripts
           readOnly: true
+        {{- include "redis.passwordFileMount" $ | nindent 8 }}
   volumes:
     - name: scripts
       configMap:
         name: {{ include "redis.fullname" $ }}-scripts
+    {{- include "redis.passwordFileVolume" $ | nindent 4 }}
   {{- with $.Values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
