@@ -3,11 +3,13 @@
 // rule has its twin in the validator (RULES, same id) or in the schema, proven
 // on a fixture of the corpus. The lint stage counts helm 4's logged
 // "funcMap fail" as the failure it is.
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { helmMatrix } from '../scripts/lib/helm.ts';
-import { helmLint, lintVerdict } from '../scripts/lib/lint.ts';
+import { helmLint, lintVerdict, mapLimit } from '../scripts/lib/lint.ts';
+import { run } from '../scripts/lib/exec.ts';
 import { chartsDir, repoRoot } from '../scripts/lib/paths.ts';
 import { RULE_TABLE, RULES_TEMPLATE_PATH, ruleMessage, rulesTemplate, type RuleSpec } from '../scripts/lib/rule-table.ts';
 import { GENERATED_MARK } from '../scripts/lib/generate.ts';
@@ -31,15 +33,12 @@ describe('template fails', () => {
     expect(files.map((f) => f.path)).toContain(RULES_TEMPLATE_PATH);
   });
 
-  it('call fail only inside the generated common.rules.fail, or in the two checks of the cluster\'s state', () => {
-    // These refuse because of what the API server has, not because of the values: no
-    // validator can see them (test/cluster/crds.test.ts and lifecycle.ts prove them on a real server).
-    const clusterState = [
-      'charts/common/templates/_capabilities.tpl', // an asked-for object whose CRD the cluster does not serve
-      'charts/common/templates/_statefulsets.tpl', // a claim size change the live StatefulSet cannot take
-    ];
+  it('call fail only inside the generated common.rules.fail', () => {
+    // The two checks of the cluster's state (an asked-for object whose CRD the cluster does not
+    // serve, a claim size the live StatefulSet cannot take) are rules of the table too, of kind
+    // 'cluster': no validator can see them (test/cluster/crds.test.ts and lifecycle.ts prove them on a real server).
     const raw = files.filter((f) => f.path !== RULES_TEMPLATE_PATH && /(^|[\s({|])fail\s/.test(code(f.text)));
-    expect(raw.map((f) => f.path).sort()).toEqual(clusterState);
+    expect(raw.map((f) => f.path)).toEqual([]);
   });
 
   it('name only rules of the table, and every rule of the table is used by a template', () => {
@@ -58,11 +57,14 @@ describe('template fails', () => {
 });
 
 describe.each(Object.entries(RULE_TABLE) as [string, RuleSpec][])('rule %s has a twin', (id, spec) => {
-  it(spec.twin === 'rule' ? 'in the validator, shown on a fixture helm refuses too' : 'in the schema, shown on a fixture', () => {
+  it(spec.twin === 'rule' ? 'in the validator, shown on a fixture helm refuses too' : spec.twin === 'schema' ? 'in the schema, shown on a fixture' : 'or says why it depends on the live cluster', () => {
     if (spec.twin === 'rule') {
       // test/validate.test.ts proves the validator reports it; test/bad-values-helm.test.ts that helm fails with its tag
       const cases = CLASS_CASES.filter((c) => c.expected.some((x) => x.rule === `rule/${id}`));
       expect(cases.length, `no fixture for rule/${id}`).toBeGreaterThan(0);
+    } else if (spec.twin === 'cluster') {
+      // depends on the live cluster: tested where one is (test/render-app.test.ts with --api-versions, test/cluster/)
+      expect(spec.cluster, 'a cluster rule says why validate cannot check it').toMatch(/\S/);
     } else {
       expect(spec.schemaKeys?.length).toBeGreaterThan(0);
       const all = CLASS_CASES.flatMap((c) => c.expected).filter((x) => x.rule.startsWith('schema/'));
@@ -72,6 +74,32 @@ describe.each(Object.entries(RULE_TABLE) as [string, RuleSpec][])('rule %s has a
 });
 
 describe('ruleMessage', () => {
+  it('gives, for every rule, exactly the text the template fails with (helm 4, the generated common.rules.fail)', async () => {
+    const [helm] = await helmMatrix();
+    const dir = mkdtempSync(join(tmpdir(), 'rule-messages-'));
+    try {
+      mkdirSync(join(dir, 'charts'));
+      cpSync(join(chartsDir, 'common'), join(dir, 'charts', 'common'), { recursive: true });
+      writeFileSync(join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: messages\nversion: 0.1.0\ndependencies:\n  - name: common\n    version: "*"\n');
+      mkdirSync(join(dir, 'templates'));
+      const ids = Object.keys(RULE_TABLE) as (keyof typeof RULE_TABLE)[];
+      const outcomes = await mapLimit(ids, 2, async (id) => {
+        const names = [...new Set([...(RULE_TABLE[id] as RuleSpec).message.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => m[1]!))];
+        const args = Object.fromEntries(names.map((name) => [name, `${name}-value`]));
+        const template = `{{- include "common.rules.fail" (dict "rule" "${id}" "args" (dict ${names.map((n) => `"${n}" "${n}-value"`).join(' ')})) -}}\n`;
+        const file = join(dir, `values-${id}.yaml`);
+        writeFileSync(file, `template: ${JSON.stringify(template)}\n`);
+        // one chart, the template text from values through tpl: every rule rendered by the same helper
+        writeFileSync(join(dir, 'templates', 'x.yaml'), '{{- tpl .Values.template . -}}\n');
+        const result = await run(helm!.path, ['template', 'x', dir, '-f', file]);
+        return { id, expected: `${ruleMessage(id, args)} [rule ${id}]`, stderr: result.stderr };
+      });
+      for (const { id, expected, stderr } of outcomes) expect(stderr, id).toContain(expected);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fills arguments and constants as the template does', () => {
     expect(ruleMessage('redis-maxmemory', { maxmemory: '450mb', limit: '512Mi' })).toMatch(/^redis\.config\.maxmemory 450mb is above 80% of redis\.resources\.limits\.memory 512Mi: /);
   });

@@ -507,10 +507,10 @@ describe('the other shared rules', () => {
   it('backup alert age: above the longest gap between full backups', () => {
     const at = (schedule: string, hours: number) => backupAlertAge(full({ backup: { enabled: true, schedule }, monitoring: { alerts: { backup: { maxAgeHours: hours } } } }));
     expect(at('0 2 * * *', 26)).toEqual([]);
-    expect(at('0 2 * * *', 24)[0]?.message).toContain('(1440 minutes;');
-    expect(at('0 2 * * 0', 26)[0]?.message).toContain('(10080 minutes;'); // weekly
+    expect(at('0 2 * * *', 24)[0]?.message).toContain('(every 1440 minutes at most)');
+    expect(at('0 2 * * 0', 26)[0]?.message).toContain('(every 10080 minutes at most)'); // weekly
     expect(at('0 */6 * * *', 7)).toEqual([]);
-    expect(at('0 2 * * 1-5', 26)[0]?.message).toContain('(4320 minutes;'); // Friday to Monday
+    expect(at('0 2 * * 1-5', 26)[0]?.message).toContain('(every 4320 minutes at most)'); // Friday to Monday
   });
 
   it('alertmanager: inline credentials anywhere in a receiver, and global ones', () => {
@@ -573,5 +573,15 @@ describe('the schema patterns generated or written for Kubernetes syntax', () =>
     for (const cidr of ['0.0.0.0/0', '10.0.0.0/8', '255.255.255.255/32', '2001:db8::/32', '::/0', 'fd00::1/128']) {
       expect(check(`app:\n  networkPolicy:\n    externalEgress:\n      cidr: "${cidr}"\n`), cidr).toEqual([]);
     }
+  });
+});
+
+describe('limitRangeFits: the LimitRange itself', () => {
+  it('refuses defaultRequest above default and default above max, as the API server does', () => {
+    const at = (limitRange: Values) => limitRangeFits(full({ limitRange }));
+    expect(at({})).toEqual([]);
+    expect(at({ defaultRequest: { memory: '1Gi' } }).map((f) => f.path.join('.'))).toEqual(['limitRange.defaultRequest.memory']);
+    expect(at({ default: { cpu: '3' } }).map((f) => f.path.join('.'))).toEqual(['limitRange.default.cpu']);
+    expect(at({ enabled: false, default: { cpu: '3' } })).toEqual([]);
   });
 });

@@ -13,11 +13,14 @@ export interface RuleSpec {
   /**
    * Who refuses the values before the template would: `rule` (the validator's RULES entry of
    * the same id, also checked by the template) or `schema` (values.schema.json; the template's
-   * fail is a guard that valid values never reach).
+   * fail is a guard that valid values never reach); `cluster` rules depend on the live cluster
+   * (lookup, served APIs), so only the render against that cluster can check them.
    */
-  twin: 'rule' | 'schema';
+  twin: 'rule' | 'schema' | 'cluster';
   /** For a `schema` twin: the keys whose schema pattern makes the template's guard unreachable. */
   schemaKeys?: string[];
+  /** For a `cluster` rule: why validate cannot check it (it depends on the live cluster, which an offline validator never sees). */
+  cluster?: string;
 }
 
 export const RULE_TABLE = {
@@ -82,6 +85,21 @@ export const RULE_TABLE = {
     twin: 'rule',
     message: '{path}.limits.{resource} {limit} is above limitRange.max.{resource} {max}: the LimitRange admission refuses the pod; lower the limit or raise limitRange.max.{resource}',
   },
+  'statefulset-claim-size': {
+    twin: 'cluster',
+    cluster: 'compares with the live StatefulSet (lookup), which exists only on the cluster',
+    message:
+      '{path}: {live} → {size} is refused: Kubernetes does not allow changing the volumeClaimTemplates of StatefulSet {name}. To grow the volumes: kubectl -n {namespace} patch pvc {claim}-{name}-<ordinal> -p \'{"spec":{"resources":{"requests":{"storage":"{size}"}}}}\' for each member (the StorageClass must allow expansion), then kubectl -n {namespace} delete statefulset {name} --cascade=orphan (the pods keep running), then run this upgrade again. To keep the volumes as they are, set {path} back to {live}.',
+  },
+  'api-not-served': {
+    twin: 'cluster',
+    cluster: 'depends on the APIs (CRDs) the target cluster serves',
+    message: '{path}: the cluster does not serve {apiVersion} {kind}. Install {provider} (its CRDs) first, or turn {path} off. Rendering without a cluster (helm template, GitOps)? Pass --api-versions {apiVersion}/{kind}.',
+  },
+  'limit-range-order': {
+    twin: 'rule',
+    message: 'limitRange.{lower}.{resource} {value} is above limitRange.{upper}.{resource} {bound}: the API server refuses a LimitRange unless defaultRequest <= default <= max; lower it or raise limitRange.{upper}.{resource}',
+  },
   'credential-source': {
     twin: 'rule',
     message: '{path}: set either an inline value or existingSecret, not both (which one would be live is a guess); remove the inline value',
@@ -108,7 +126,7 @@ export const RULE_TABLE = {
   },
   'backup-alert-age': {
     twin: 'rule',
-    message: 'monitoring.alerts.backup.maxAgeHours {hours} is not above the longest gap between two runs of backup.schedule "{schedule}" ({gap} minutes; -1: it runs less than twice in five years): TechShopBackupNotSuccessful would fire between healthy backups; raise maxAgeHours above that gap or schedule backups more often',
+    message: 'monitoring.alerts.backup.maxAgeHours {hours} is not above the longest gap between two runs of backup.schedule "{schedule}" (every {gap} minutes at most): TechShopBackupNotSuccessful would fire between healthy backups; raise maxAgeHours above that gap or schedule backups more often',
   },
   'alertmanager-inline-credential': {
     twin: 'rule',

@@ -382,6 +382,16 @@ export const limitRangeFits: Rule = (values) => {
   const range = values.limitRange as { enabled: boolean; max: { cpu: string | number; memory: string } } | undefined;
   if (!range?.enabled) return [];
   const findings: Finding[] = [];
+  const amounts = range as unknown as Record<string, Record<string, string | number>>;
+  for (const [lower, upper] of [['defaultRequest', 'default'], ['default', 'max']] as const) {
+    for (const resource of ['cpu', 'memory'] as const) {
+      const value = amounts[lower]?.[resource];
+      const bound = amounts[upper]?.[resource];
+      if (value === undefined || bound === undefined) continue;
+      const read = resource === 'cpu' ? parseCpu : parseMemory;
+      if (read(value) > read(bound)) findings.push(shared('limit-range-order', ['limitRange', lower, resource], { lower, upper, resource, value, bound }));
+    }
+  }
   for (const { path, pair } of resourcePairs(values)) {
     for (const resource of ['cpu', 'memory'] as const) {
       const limit = pair.limits[resource] as string | number | undefined;

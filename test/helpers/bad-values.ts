@@ -124,6 +124,8 @@ export const CLASS_CASES: Case[] = [
   { fixture: "values-prod.pdb-min-available-at-hpa-min.yaml", expected: [e("rule/pdb-satisfiable", 32, 5, "app.pdb.minAvailable", "app.pdb.minAvailable 3 needs more than the 3 replica(s) the app may run")] },
   { fixture: "values-prod.prometheus-cpu-over-limitrange.yaml", expected: [e("rule/limit-range", 92, 9, "monitoring.prometheus.resources.limits.cpu", "monitoring.prometheus.resources.limits.cpu 2500m is above limitRange.max.cpu 2: the")] },
   { fixture: "values-prod.vpa-recreate-with-hpa.yaml", expected: [e("rule/vpa-hpa", 35, 5, "app.vpa.updateMode", "app.vpa.updateMode Recreate with the HPA on: both act on CPU and memory and fight; use")] },
+  { fixture: "values-dev.limitrange-default-request-over-default.yaml", expected: [e("rule/limit-range-order", 7, 5, "limitRange.defaultRequest.cpu", "limitRange.defaultRequest.cpu 1 is above limitRange.default.cpu 500m: the API server")] },
+  { fixture: "values-prod.limitrange-default-over-max.yaml", expected: [e("rule/limit-range-order", 152, 5, "limitRange.default.memory", "limitRange.default.memory 8Gi is above limitRange.max.memory 4Gi: the API server refuses")] },
   // Quota object counts (the staging failure on a real API server)
   { fixture: "values-prod.quota-claims-too-few.yaml", expected: [e("rule/quota-capacity", 158, 5, "resourceQuota.hard.persistentvolumeclaims", "quota persistentvolumeclaims 8 is below the 11 the release needs at full scale; raise it")] },
   { fixture: "values-prod.quota-secrets-too-few.yaml", expected: [e("rule/quota-capacity", 161, 5, "resourceQuota.hard.secrets", "quota secrets 10 is below the 16 the release needs at full scale; raise it to at least 16")] },

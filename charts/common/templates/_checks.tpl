@@ -5,17 +5,7 @@ scripts/lib/rules.ts, the same rule id). Quantities and cron schedules are read
 here as scripts/lib/quantity.ts and scripts/lib/cron.ts read them.
 */ -}}
 
-{{/* Bytes of a Kubernetes memory quantity ("512Mi", "1G", 1000). */}}
-{{- define "common.quantity.bytes" -}}
-{{- $value := toString . -}}
-{{- $number := regexFind "^[0-9.]+" $value -}}
-{{- $unit := trimPrefix $number $value -}}
-{{- $factors := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "Pi" 1125899906842624 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "P" 1000000000000000 -}}
-{{- if or (not $number) (not (hasKey $factors $unit)) -}}
-{{- include "common.rules.fail" (dict "rule" "quantity-format" "args" (dict "value" (quote $value))) -}}
-{{- end -}}
-{{- mulf ($number | float64) (index $factors $unit) -}}
-{{- end -}}
+{{/* Bytes of a memory quantity: common.quantity.bytes in _statefulsets.tpl. */}}
 
 {{/* Millicores of a CPU quantity ("250m", "1", 0.5). */}}
 {{- define "common.quantity.millicores" -}}
