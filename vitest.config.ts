@@ -2,12 +2,16 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Test files that run real programs on rendered configs and scripts (servers,
- * checkers, the release's registry): the `programs` project, whose setup
- * installs the test tier of the tool chain. Every other test/*.test.ts is a
- * unit or render test: the `fast` project (npm run test:fast).
+ * checkers, the release's registry), or hundreds of renders (the bad-values
+ * corpus under both helm majors): the `slow` project, whose setup installs the
+ * test tier of the tool chain. Every other test/*.test.ts is a unit or render
+ * test: the `fast` project (npm run test:fast, for the edit-test loop).
  */
-export const PROGRAM_TESTS = [
+export const SLOW_TESTS = [
+  'test/bad-values-helm.test.ts',
   'test/backup-scripts.test.ts',
+  'test/exporters.test.ts',
+  'test/checkov.test.ts',
   'test/kube-checks.test.ts',
   'test/mongodb-scripts.test.ts',
   'test/monitoring.test.ts',
@@ -19,7 +23,7 @@ export const PROGRAM_TESTS = [
   'test/telemetry-programs.test.ts',
 ];
 
-// Three projects: `fast` (unit and render tests), `programs` (real programs),
+// Three projects: `fast` (unit and render tests), `slow` (real programs, the corpus),
 // `cluster` (installs on the local control plane, which its global setup starts
 // once and stops at the end, also on failure).
 export default defineConfig({
@@ -31,11 +35,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'fast', include: ['test/*.test.ts'], exclude: PROGRAM_TESTS, globalSetup: ['test/global-setup.ts'] },
+        test: { name: 'fast', include: ['test/*.test.ts'], exclude: SLOW_TESTS, globalSetup: ['test/global-setup.ts'] },
       },
       {
         extends: true,
-        test: { name: 'programs', include: PROGRAM_TESTS, globalSetup: ['test/global-setup.ts', 'test/programs-setup.ts'] },
+        test: { name: 'slow', include: SLOW_TESTS, globalSetup: ['test/global-setup.ts', 'test/slow-setup.ts'] },
       },
       {
         extends: true,

@@ -6,10 +6,7 @@
 #   mongodump, mongorestore, mongoimport, mongoexport
 #       github.com/mongodb/mongo-tools (MongoDB Database Tools; the repo tags
 #       are not semver, so a pseudo-version of the commit after 100.9.5 is
-#       pinned). Newer commits send insert options FerretDB v1 rejects.
-#   ferretdb
-#       github.com/FerretDB/FerretDB v1.24.0 with its embedded SQLite backend:
-#       a MongoDB-wire-compatible server that runs as an ordinary process.
+#       pinned). The tests run them against real mongod (.ci/install-mongo-tools.sh).
 #   s3server
 #       a 20-line main around github.com/johannesboyne/gofakes3 (in-memory
 #       S3-compatible server, path-style), for the real aws CLI to talk to.
@@ -30,10 +27,6 @@ MONGO_TOOLS_LABEL=100.9.5-6d4f001be3fc
 # fetched with GONOSUMDB and checked against this hash (from its first download).
 MONGO_TOOLS_H1=h1:BOTtfrCNuPnXgnEDvmXYiP0K8WF5JzDh3dQwZ9QThF0=
 MONGO_TOOLS=(mongodump mongorestore mongoimport mongoexport)
-
-FERRETDB_MODULE=github.com/FerretDB/FerretDB
-FERRETDB_VERSION=v1.24.0
-FERRETDB_COMMIT=7d9c7b9922555c1c8b64fe1ac596f4c1efb570ce
 
 GOFAKES3_MODULE=github.com/johannesboyne/gofakes3
 GOFAKES3_VERSION=v0.0.0-20250106100439-5c39aecd6999
@@ -95,27 +88,6 @@ EOF
   done
 }
 
-# --- FerretDB v1 (SQLite backend) ------------------------------------------------------
-install_ferretdb() {
-  [[ "$(stamp ferretdb)" == "$FERRETDB_VERSION" ]] && return 0
-  log "go: building ferretdb $FERRETDB_VERSION"
-  local json moddir dir="$SRC/ferretdb"
-  json=$(cd "$SRC" && GOFLAGS=-mod=mod gorun mod download -json "$FERRETDB_MODULE@$FERRETDB_VERSION") ||
-    die "cannot download $FERRETDB_MODULE@$FERRETDB_VERSION"
-  moddir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")
-  [[ -d $moddir ]] || die "no module directory for $FERRETDB_MODULE@$FERRETDB_VERSION"
-  # The module cache is read-only and lacks the generated build/version/version.txt
-  # (the binary panics without it): build from a writable copy.
-  rm -rf "$dir"
-  cp -r "$moddir" "$dir"
-  chmod -R u+w "$dir"
-  printf '%s\n' "$FERRETDB_VERSION" >"$dir/build/version/version.txt"
-  printf '%s\n' "$FERRETDB_COMMIT" >"$dir/build/version/commit.txt"
-  printf 'tarball\n' >"$dir/build/version/package.txt"
-  (cd "$dir" && gorun build -trimpath -ldflags "-s -w" -tags ferretdb_no_postgresql -o "$BIN/ferretdb" ./cmd/ferretdb)
-  write_stamp ferretdb "$FERRETDB_VERSION"
-}
-
 # --- S3-compatible server ----------------------------------------------------------------
 install_s3server() {
   [[ "$(stamp s3server)" == "$GOFAKES3_VERSION" ]] && return 0
@@ -156,9 +128,8 @@ EOF
 }
 
 install_mongo_tools
-install_ferretdb
 install_s3server
 
-for tool in "${MONGO_TOOLS[@]}" ferretdb s3server; do
+for tool in "${MONGO_TOOLS[@]}" s3server; do
   printf '%-16s %s\n' "$tool" "$(stamp "$tool")"
 done

@@ -5,7 +5,7 @@
 #
 #   promtool  github.com/prometheus/prometheus   (tools/prometheus/go.mod)
 #             Prometheus 3.x tags map to Go module versions v0.3MM.P:
-#             v3.5.0 = v0.305.0. Built with Kubernetes service discovery,
+#             v3.5.1 = v0.305.1. Built with Kubernetes service discovery,
 #             which Debian's promtool lacks.
 #   amtool    github.com/prometheus/alertmanager (tools/prometheus/alertmanager/go.mod,
 #             a module of its own so amtool gets Alertmanager's dependency versions)
@@ -43,7 +43,7 @@ pinned_version() {
 }
 
 # First line of an installed tool's --version ("" when absent or broken), e.g.
-# "promtool, version 3.5.0 (branch: HEAD, revision: v0.305.0)".
+# "promtool, version 3.5.1 (branch: HEAD, revision: v0.305.1)".
 version_line() {
   local exe="$BIN/$1-upstream"
   [[ -x $exe ]] || return 0

@@ -8,7 +8,9 @@
 #                                  validate, lint, package and release run
 #     apt      python3-venv when missing
 #     Go       ct, kubeconform, actionlint, kube-score (versions pinned in tools/go.mod)
-#     PyPI     yamllint, yamale (pinned below) in a venv under .cache/tools/venv
+#     PyPI     yamllint, yamale (pinned below) in a venv under .cache/tools/venv;
+#              checkov (pinned below, the lint stage's scanner) in its own venv
+#              under .cache/checkov/venv (its many dependencies stay apart from ct's)
 #     schemas  strict standalone Kubernetes JSON schemas for kubeconform, generated
 #              from the k8s.io/kubernetes module's OpenAPI document into
 #              .cache/kube-schemas/v<version>-standalone-strict/
@@ -16,8 +18,10 @@
 #   .ci/install-tools.sh --all     both (npm run setup -- --all; .ci/run)
 #     apt      prometheus, prometheus-alertmanager (Debian's promtool/amtool),
 #              redis-server, docker-registry, gnupg, awscli, shellcheck
+#              (and mongod's libraries, redis_exporter)
 #     builds   .ci/install-backup-tools.sh, .ci/install-prometheus-tools.sh,
-#              .ci/install-kube.sh, .ci/install-telemetry-tools.sh (each cached by
+#              .ci/install-kube.sh, .ci/install-mongo-tools.sh,
+#              .ci/install-telemetry-tools.sh (each cached by
 #              version under .cache/)
 set -euo pipefail
 
@@ -37,8 +41,12 @@ case "${1:-}" in
   *) printf 'usage: %s [--all | --tests]\n' "$0" >&2; exit 2 ;;
 esac
 # apt packages of the test tier (the main tier needs only python3-venv, added when missing)
-TEST_APT_PACKAGES=(prometheus prometheus-alertmanager redis-server docker-registry gnupg awscli shellcheck)
+# (install-mongo-tools.sh's libraries and redis_exporter too, so no two apt-gets run at once)
+TEST_APT_PACKAGES=(prometheus prometheus-alertmanager redis-server docker-registry gnupg awscli shellcheck
+  libcurl4 libssl3 liblzma5 prometheus-redis-exporter)
 PIP_PACKAGES=(yamllint==1.37.1 yamale==6.0.0)
+CHECKOV_VERSION=3.3.30
+CHECKOV_VENV="$CACHE/checkov/venv"
 # Oldest and newest supported Kubernetes versions: tools/kubernetes-versions (shared with the lint stage).
 mapfile -t KUBE_VERSIONS < <(grep -v '^#' "$TOOLS_MOD/kubernetes-versions" | grep .)
 # name|module|package|variable set to the version at link time ("" = none needed)
@@ -110,6 +118,7 @@ tool_version() {
     kube-score) "$exe" version 2>/dev/null | sed -n 's/^kube-score version: \([^,]*\),.*/\1/p' ;;
     yamllint) "$exe" --version 2>/dev/null | awk '{print $2}' ;;
     yamale) "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("yamale"))' 2>/dev/null ;;
+    checkov) "$CHECKOV_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("checkov"))' 2>/dev/null ;;
   esac
 }
 
@@ -151,6 +160,20 @@ PY
   ln -sfn "$VENV/bin/yamale" "$BIN/yamale"
 }
 
+# checkov: the lint stage's security scanner (scripts/lib/kube-checks.ts).
+install_checkov() {
+  if [[ "$(tool_version checkov)" != "$CHECKOV_VERSION" ]]; then
+    if ! "$CHECKOV_VENV/bin/python" -c '' >/dev/null 2>&1; then
+      rm -rf "$CHECKOV_VENV"
+      python3 -m venv "$CHECKOV_VENV"
+    fi
+    log "pip: installing checkov==$CHECKOV_VERSION"
+    "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+    log "pip: checkov $(tool_version checkov) installed"
+  fi
+  ln -sfn "$CHECKOV_VENV/bin/checkov" "$BIN/checkov"
+}
+
 # --- Kubernetes schemas ----------------------------------------------------------
 install_kube_schemas() {
   local tsx="$REPO/node_modules/.bin/tsx" gen_hash version dir stamp json swagger
@@ -181,7 +204,7 @@ print_versions() {
     IFS='|' read -r name module pkg var <<<"$entry"
     printf '%-16s %s\n' "$name" "$(tool_version "$name")"
   done
-  printf '%-16s %s\n' yamllint "$(tool_version yamllint)" yamale "$(tool_version yamale)"
+  printf '%-16s %s\n' yamllint "$(tool_version yamllint)" yamale "$(tool_version yamale)" checkov "$(tool_version checkov)"
   # apt tools: the package version (the binaries' own version flags are slow or inconsistent)
   local row
   for row in promtool:prometheus amtool:prometheus-alertmanager redis-server:redis-server \
@@ -204,26 +227,33 @@ timed() {
 # The test tier's builds run side by side (downloads overlap with compiling);
 # each logs to .cache/tools/logs/<name>.log, printed on failure.
 install_test_tier() {
-  local logs="$CACHE/tools/logs" name pids=() names=() starts=() failed=0 i
+  local logs="$CACHE/tools/logs" name pids=() names=() failed=0 i
   mkdir -p "$logs"
   timed "apt (test tools)" install_apt "${TEST_APT_PACKAGES[@]}"
   local builds=(
     "backup-tools|$REPO/.ci/install-backup-tools.sh"
     "prometheus-tools|$REPO/.ci/install-prometheus-tools.sh"
     "kube|$REPO/.ci/install-kube.sh"
+    "mongo-tools|$REPO/.ci/install-mongo-tools.sh"
     "telemetry-tools|$REPO/.ci/install-telemetry-tools.sh"
   )
   for entry in "${builds[@]}"; do
     name=${entry%%|*}
     log "$name: installing (log: .cache/tools/logs/$name.log)"
-    bash "${entry#*|}" >"$logs/$name.log" 2>&1 &
+    # each job records its own duration (the waits below finish in list order)
+    (
+      started=$SECONDS
+      rc=0
+      bash "${entry#*|}" >"$logs/$name.log" 2>&1 || rc=$?
+      echo $((SECONDS - started)) >"$logs/$name.seconds"
+      exit "$rc"
+    ) &
     pids+=($!)
     names+=("$name")
-    starts+=("$SECONDS")
   done
   for i in "${!pids[@]}"; do
     if wait "${pids[$i]}"; then
-      log "${names[$i]}: ready ($((SECONDS - starts[i])) s)"
+      log "${names[$i]}: ready ($(cat "$logs/${names[$i]}.seconds") s)"
     else
       failed=1
       log "error: ${names[$i]} failed; the end of its log:"
@@ -238,6 +268,7 @@ if [[ $TIER != tests ]]; then
   timed "apt (main)" install_apt
   timed "go tools (ct, kubeconform, actionlint, kube-score)" install_go_tools
   timed "pip tools (yamllint, yamale)" install_pip_tools
+  timed "checkov" install_checkov
   timed "kubernetes schemas" install_kube_schemas
 fi
 if [[ $TIER != main ]]; then

@@ -73,7 +73,7 @@ const b = median(bareMs);
 console.log(`validate + lint --helm-only stages: ${p.toFixed(0)} ms; the same helm calls run bare, one after another: ${b.toFixed(0)} ms; ratio = ${(p / b).toFixed(2)}x; target <= 1.3x: ${p / b <= 1.3 ? 'met' : 'MISSED'}`);
 
 const full = await time(async () => lintStage({ argv: [], ...silent }));
-console.log(`full lint stage (helm lint, ct lint, kubeconform x2, kube-score, PSS, NetworkPolicy, actionlint): ${full.toFixed(0)} ms`);
+console.log(`full lint stage (helm lint, ct lint, kubeconform x2, kube-score, checkov, PSS, NetworkPolicy, actionlint): ${full.toFixed(0)} ms`);
 
 // packaging alone
 const out = mkdtempSync(join(tmpdir(), 'bench-'));
@@ -116,3 +116,8 @@ console.log(`bare helm package of ${chartNames.length} charts: ${pkg.toFixed(0)}
     rmSync(root, { recursive: true, force: true });
   }
 }
+
+// the replica-set tests on real mongod (3 → 5 → 3 members, users, restarts): one vitest run, wall time
+const vitest = join(repoRoot, 'node_modules', '.bin', 'vitest');
+const rs = await time(async () => must(vitest, ['run', join(repoRoot, 'test', 'mongodb-scripts.test.ts')]));
+console.log(`replica-set tests on real mongod 6.0.5 (test/mongodb-scripts.test.ts, one vitest run): ${(rs / 1000).toFixed(1)} s`);

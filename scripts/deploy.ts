@@ -22,7 +22,7 @@ import { chartDir, environments, repoRoot, umbrellaChart, valuesFile, type Envir
 import { buildDependencies, parseManifests, type K8sObject } from './lib/render.ts';
 import { runIfMain, type Stage } from './lib/stage.ts';
 import { findOnPath } from './lib/tools.ts';
-import { loadValidator, validateFiles } from './lib/validate.ts';
+import { loadValidator, validateLayers } from './lib/validate.ts';
 import { FAKE_NODE_ANNOTATION } from './lib/cluster.ts';
 import { PSA_RESTRICTED_LABELS } from './lib/policy.ts';
 
@@ -98,7 +98,8 @@ export const deployStage: Stage = async ({ argv, log }) => {
   try {
     // 1. validate
     const validator = await loadValidator(umbrellaChart);
-    const diagnostics = validateFiles(() => validator, files, env);
+    // validated as helm will layer them: the environment's file, then each --values file over it
+    const diagnostics = validateLayers(validator, files, env);
     for (const d of diagnostics) log(formatDiagnostic(d));
     if (diagnostics.some(isError)) throw new DeployRefused(`deploy: refused: the values do not validate (${diagnostics.filter(isError).length} error(s) above)`);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env tsx
 // The lint stage, the gate before packaging: helm lint --strict for every
 // chart and values file, ct lint, then checks of the rendered objects
-// (kubeconform for the oldest and newest Kubernetes, kube-score, Pod Security
+// (kubeconform for the oldest and newest Kubernetes, kube-score, checkov, Pod Security
 // "restricted", NetworkPolicy coverage) and actionlint on the workflows.
 // A missing tool is said plainly and fails the stage unless --allow-missing.
 import { existsSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { run } from './lib/exec.ts';
 import { resolveHelm } from './lib/helm.ts';
-import { actionlint, kubeconform, kubernetesVersions, kubeScore, renderTarget } from './lib/kube-checks.ts';
+import { actionlint, checkovPassRate, checkovRenders, kubeconform, kubernetesVersions, kubeScore, renderTarget } from './lib/kube-checks.ts';
 import { helmLint, lintTargets, mapLimit, type LintTarget } from './lib/lint.ts';
 import { repoRoot } from './lib/paths.ts';
 import { buildDependencies, podSpecOf, RELEASE_NAMESPACE, type K8sObject } from './lib/render.ts';
@@ -90,6 +90,28 @@ export const lintStage: Stage = async ({ argv, log }) => {
       if (!result.ok) report(false, `kube-score ${r.label}`, result.problems);
     }
     if (findings === 0) report(true, `kube-score: ${objectCount} objects in ${rendered.length} renders, no findings (exclusions in kube-score.ignore)`);
+  }
+  const cv = findTool('checkov');
+  if (!cv) missing('checkov', 'security scanner');
+  else {
+    let passed = 0;
+    let failed = 0;
+    let skipped = 0;
+    let clean = true;
+    const results = await checkovRenders(cv, rendered.map((r) => r.text));
+    rendered.forEach((r, i) => {
+      const result = results[i]!;
+      passed += result.passed;
+      failed += result.failed.length;
+      skipped += result.skipped.length;
+      if (!result.ok) {
+        clean = false;
+        report(false, `checkov ${r.label}`, result.problems);
+      }
+    });
+    if (clean) {
+      report(true, `checkov: ${rendered.length} renders, ${passed} checks passed (${checkovPassRate(passed, failed).toFixed(1)} %), ${skipped} accepted with their reason (charts/common/templates/_checkov.tpl)`);
+    }
   }
   const podTemplates = rendered.reduce((n, r) => n + r.objects.filter((o) => podSpecOf(o)).length, 0);
   for (const [name, check] of [

@@ -6,8 +6,12 @@ import { checkNetworkPolicyCoverage, checkPodSecurityRestricted } from '../scrip
 import { buildDependencies, findObject, podSpecOf, renderChart, RELEASE_NAMESPACE, RenderError, type K8sObject } from '../scripts/lib/render.ts';
 import { chartDir } from '../scripts/lib/paths.ts';
 import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { run } from '../scripts/lib/exec.ts';
 import { helms } from './helpers/render.ts';
 import { restrictedPodContext } from './helpers/security.ts';
+import { imageRef } from '../scripts/lib/images.ts';
 
 const PROD = join(chartDir('backup'), 'ci', 'prod-values.yaml');
 const DEV = join(chartDir('backup'), 'ci', 'dev-values.yaml');
@@ -25,6 +29,14 @@ function containers(object: K8sObject): any[] {
 function env(object: K8sObject): any[] {
   return containers(object).flatMap((c) => c.env ?? []);
 }
+
+/** The prelude of every backup command: reads each <NAME>_FILE into <NAME>. */
+const LOAD_FILES = /^for v in \$\(compgen -e\); do .*?; done; /;
+const fileEnv = (name: string, path: string) => ({ name: `${name}_FILE`, value: path });
+const secretVolume = (name: string, secretName: string, keys: string[]) => ({
+  name: `secret-${name}`,
+  secret: { secretName, defaultMode: 0o440, items: keys.map((key) => ({ key, path: key })) },
+});
 
 describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label, helm) => {
   const render = (options: Parameters<typeof renderChart>[2] = {}) => renderChart(helm, 'backup', options);
@@ -62,21 +74,22 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     expect(findObject(prod, 'CronJob', 'shop-backup').spec.jobTemplate.spec).toMatchObject({ backoffLimit: 1, activeDeadlineSeconds: 10800 });
     expect(findObject(prod, 'CronJob', 'shop-backup-verify').spec.jobTemplate.spec.backoffLimit).toBe(0);
     const full = findObject(prod, 'CronJob', 'shop-backup');
-    expect(containers(full).map((c) => [c.name, c.image, c.command[2]])).toEqual([
-      ['dump', 'docker.io/mongo:8.0.15', '/scripts/dump.sh'],
-      ['redis-rdb', 'docker.io/redis:7.2.7', '/scripts/redis-rdb.sh'],
-      ['upload', 'docker.io/amazon/aws-cli:2.22.35', '/scripts/upload.sh && /scripts/retention.sh'],
+    // each script starts after the credential files are read (common.secretFiles.load)
+    expect(containers(full).map((c) => [c.name, c.image, c.command[2].replace(LOAD_FILES, '')])).toEqual([
+      ['dump', imageRef('mongo'), '/scripts/dump.sh'],
+      ['redis-rdb', imageRef('redis'), '/scripts/redis-rdb.sh'],
+      ['upload', imageRef('aws-cli'), '/scripts/upload.sh && /scripts/retention.sh'],
     ]);
     expect(env(full)).toEqual(expect.arrayContaining([{ name: 'RETENTION_LOCAL_DAYS', value: '7' }, { name: 'RETENTION_REMOTE_DAYS', value: '30' }, { name: 'S3_SSE', value: 'aws:kms' }]));
     const verify = findObject(prod, 'CronJob', 'shop-backup-verify');
     expect(containers(verify).map((c) => c.name)).toEqual(['fetch', 'verify']);
-    expect(podSpecOf(verify).volumes.map((v: any) => v.name)).toEqual(['scripts', 'work', 'tmp']);
+    expect(podSpecOf(verify).volumes.map((v: any) => v.name)).toEqual(['scripts', 'work', 'tmp', 'secret-s3']);
   });
 
   it('renders no restore Job by default, refuses enabled without an archive, and renders a plain Job (no hook) when asked', async () => {
     for (const objects of [dev, prod]) expect(objects.filter((o) => o.kind === 'Job')).toEqual([]);
-    await expect(render({ set: ['restore.enabled=true'] })).rejects.toThrow(/backup.restore.enabled needs backup.restore.archive/);
-    await expect(render({ set: ['restore.enabled=true', 'restore.archive=mongodb-full-20250131T020000Z.archive.gz', 'restore.pointInTime=2025-01-31T10:30:00Z'] })).rejects.toThrow(/pointInTime needs a replica set/);
+    await expect(render({ set: ['restore.enabled=true'] })).rejects.toThrow(/restore.archive/) // values.schema.json: restore.enabled needs an archive;
+    await expect(render({ set: ['restore.enabled=true', 'restore.archive=mongodb-full-20250131T020000Z.archive.gz', 'restore.pointInTime=2025-01-31T10:30:00Z'] })).rejects.toThrow(/mongodb.architecture/) // values.schema.json: pointInTime needs a replica set;
     expect((await render({ set: ['restore.archive=mongodb-full-20250131T020000Z.archive.gz'] })).filter((o) => o.kind === 'Job')).toEqual([]);
     const asked = await render({ valuesFiles: [PROD], set: ['restore.enabled=true', 'restore.archive=mongodb-full-20250131T020000Z.archive.gz', 'restore.pointInTime=2025-01-31T10:30:00Z'] });
     const jobs = asked.filter((o) => o.kind === 'Job');
@@ -89,8 +102,9 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     expect(env(job)).toEqual(expect.arrayContaining([
       { name: 'FETCH_ARCHIVE', value: 'mongodb-full-20250131T020000Z.archive.gz' },
       { name: 'FETCH_POINT_IN_TIME', value: '2025-01-31T10:30:00Z' },
-      { name: 'MONGODB_PASSWORD', valueFrom: { secretKeyRef: { name: 'shop-mongodb', key: 'mongodb-root-password' } } },
+      fileEnv('MONGODB_PASSWORD', '/run/secrets/mongodb-restore/mongodb-root-password'),
     ]));
+    expect(podSpecOf(job).volumes).toEqual(expect.arrayContaining([secretVolume('mongodb-restore', 'shop-mongodb', ['mongodb-root-password'])]));
     expect(checkPodSecurityRestricted(asked)).toEqual([]);
     expect(checkNetworkPolicyCoverage(asked, { releaseNamespace: RELEASE_NAMESPACE })).toEqual([]);
   });
@@ -122,27 +136,39 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     expect(devPolicy.spec.egress[2].to).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'minio' } }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'storage' } } }]);
   });
 
-  it('reads every credential through secretKeyRef from the owning Secret; none in a ConfigMap or an env literal', async () => {
+  it('reads every credential as a file of the owning Secret, mounted only where used; none in a ConfigMap or env', async () => {
     const full = findObject(prod, 'CronJob', 'shop-backup');
     expect(env(full)).toEqual(expect.arrayContaining([
-      { name: 'MONGODB_PASSWORD', valueFrom: { secretKeyRef: { name: 'shop-mongodb', key: 'mongodb-backup-password' } } },
+      fileEnv('MONGODB_PASSWORD', '/run/secrets/mongodb/mongodb-backup-password'),
       { name: 'MONGODB_USERNAME', valueFrom: { configMapKeyRef: { name: 'shop-mongodb', key: 'backupUsername' } } },
       { name: 'MONGODB_HOSTS', valueFrom: { configMapKeyRef: { name: 'shop-mongodb', key: 'hosts' } } },
       { name: 'MONGODB_REPLICA_SET', valueFrom: { configMapKeyRef: { name: 'shop-mongodb', key: 'replicaSet' } } },
-      { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'techshop-backup-s3', key: 'access-key-id' } } },
-      { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'techshop-backup-s3', key: 'secret-access-key' } } },
-      { name: 'REDISCLI_AUTH', valueFrom: { secretKeyRef: { name: 'shop-redis', key: 'redis-password' } } },
+      fileEnv('AWS_ACCESS_KEY_ID', '/run/secrets/s3/access-key-id'),
+      fileEnv('AWS_SECRET_ACCESS_KEY', '/run/secrets/s3/secret-access-key'),
+      fileEnv('REDISCLI_AUTH', '/run/secrets/redis/redis-password'),
       { name: 'REDIS_HOST', valueFrom: { configMapKeyRef: { name: 'shop-redis-connection', key: 'host' } } },
     ]));
+    expect(podSpecOf(full).volumes).toEqual(expect.arrayContaining([
+      secretVolume('mongodb', 'shop-mongodb', ['mongodb-backup-password']),
+      secretVolume('redis', 'shop-redis', ['redis-password']),
+      secretVolume('s3', 'techshop-backup-s3', ['access-key-id', 'secret-access-key']),
+    ]));
+    // least privilege: each container mounts only the Secrets its own env names
+    const mounts = Object.fromEntries(containers(full).map((c) => [c.name, c.volumeMounts.filter((m: any) => m.name.startsWith('secret-')).map((m: any) => [m.name, m.mountPath, m.readOnly])]));
+    expect(mounts).toEqual({
+      dump: [['secret-mongodb', '/run/secrets/mongodb', true]],
+      'redis-rdb': [['secret-redis', '/run/secrets/redis', true]],
+      upload: [['secret-s3', '/run/secrets/s3', true]],
+    });
     expect(prod.filter((o) => o.kind === 'Secret')).toEqual([]);
     const shared = await render({ valuesFiles: [PROD], set: ['global.mongodb.existingSecret=mongo-creds', 'global.redis.existingSecret=redis-creds'] });
-    const sharedEnv = env(findObject(shared, 'CronJob', 'shop-backup'));
-    expect(sharedEnv.find((e: any) => e.name === 'MONGODB_PASSWORD').valueFrom.secretKeyRef.name).toBe('mongo-creds');
-    expect(sharedEnv.find((e: any) => e.name === 'REDISCLI_AUTH').valueFrom.secretKeyRef.name).toBe('redis-creds');
+    const sharedVolumes = podSpecOf(findObject(shared, 'CronJob', 'shop-backup')).volumes;
+    expect(sharedVolumes).toEqual(expect.arrayContaining([secretVolume('mongodb', 'mongo-creds', ['mongodb-backup-password']), secretVolume('redis', 'redis-creds', ['redis-password'])]));
     for (const objects of [dev, prod, shared]) {
-      for (const cron of objects.filter((o) => o.kind === 'CronJob')) {
-        const literals = env(cron).filter((e: any) => /PASSWORD|SECRET|AUTH$|ACCESS_KEY/.test(e.name) && e.value !== undefined);
-        expect(literals).toEqual([]);
+      for (const cron of objects.filter((o) => o.kind === 'CronJob' || o.kind === 'Job')) {
+        const credentials = env(cron).filter((e: any) => /PASSWORD|SECRET|_AUTH$|_AUTH_FILE$|ACCESS_KEY/.test(e.name));
+        for (const e of credentials) expect(e, cron.metadata.name).toEqual({ name: e.name, value: expect.stringMatching(/^\/run\/secrets\/[a-z0-9-]+\/[a-z0-9-]+$/) });
+        expect(credentials.every((e: any) => e.name.endsWith('_FILE'))).toBe(true);
       }
     }
     // dev inline keys: only in the chart's Secret, never in a ConfigMap or env literal
@@ -151,6 +177,24 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     const text = JSON.stringify(dev.filter((o) => o.kind !== 'Secret'));
     expect(text).not.toContain('dev-secret-key');
     expect(text).not.toContain('dev-access-key');
+  });
+
+  it('the rendered command reads each <NAME>_FILE into <NAME> before the script, and stops on an unreadable file', async () => {
+    const dump = containers(findObject(prod, 'CronJob', 'shop-backup')).find((c) => c.name === 'dump');
+    const [shell, flag, command] = dump.command as string[];
+    expect([shell, flag]).toEqual(['/bin/bash', '-c']);
+    const dir = mkdtempSync(join(tmpdir(), 'backup-files-'));
+    try {
+      writeFileSync(join(dir, 'pw'), 's3cret with spaces', { mode: 0o400 });
+      const script = command!.replace('/scripts/dump.sh', 'printf "%s|%s" "$MONGODB_PASSWORD" "${OTHER:-unset}"');
+      const ok = await run('bash', ['-c', script], { env: { PATH: process.env.PATH, MONGODB_PASSWORD_FILE: join(dir, 'pw') } });
+      expect(ok).toMatchObject({ code: 0, stdout: 's3cret with spaces|unset' });
+      const missing = await run('bash', ['-c', script], { env: { PATH: process.env.PATH, MONGODB_PASSWORD_FILE: join(dir, 'nope') } });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain(`MONGODB_PASSWORD_FILE: ${join(dir, 'nope')} is not readable`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps the backup PVC on uninstall, sized from values', () => {

@@ -1,18 +1,19 @@
 // The backup chart's scripts, extracted from the rendered ConfigMap and run for
-// real: mongodump/mongorestore (built from MongoDB's Go source) against FerretDB
-// (SQLite backend), Debian's aws CLI against an S3-compatible server, and
-// redis-cli against redis-server, all on 127.0.0.1. What FerretDB cannot do (an
-// oplog) is exercised with stand-in commands that record their arguments.
+// real: mongodump/mongorestore/mongoexport (built from MongoDB's Go source)
+// against real mongod 6.0.5 servers that are the mongodb chart rendered and
+// bootstrapped (test/helpers/mongo.ts: a standalone, and one-member replica sets
+// for the oplog), Debian's aws CLI against an S3-compatible server, verification
+// with its default throwaway mongod, and redis-cli against redis-server, all on
+// 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { helmMatrix } from '../scripts/lib/helm.ts';
+import { helmMatrix, type HelmBinary } from '../scripts/lib/helm.ts';
 import { buildDependencies, findObject, renderChart } from '../scripts/lib/render.ts';
-import { FERRETDB_VERIFY_CMD, startFerretDB, type MongoServer } from './helpers/mongo.ts';
+import { startChartMongo, type MongoServer } from './helpers/mongo.ts';
+import { killAllMongod, MONGO_TOOLS_BIN } from './helpers/mongod.ts';
 import { freePort } from './helpers/registry.ts';
 import { AWS, BACKUP_TOOLS_BIN, ensureBackupTools, startS3, type S3Server } from './helpers/s3.ts';
 
@@ -20,6 +21,7 @@ const PREFIX = 'mongodb/';
 const DAY = 86_400;
 let scriptsDir = '';
 let root = '';
+let helm: HelmBinary;
 
 interface Run {
   code: number;
@@ -30,7 +32,7 @@ interface Run {
 /** Runs one shipped script with only the given environment (plus PATH). */
 function run(script: string, env: Record<string, string>, pathFirst: string[] = []): Run {
   const r = spawnSync('bash', [join(scriptsDir, script)], {
-    env: { PATH: [...pathFirst, BACKUP_TOOLS_BIN, '/usr/bin', '/bin'].join(':'), AWS_CLI: AWS, ...env },
+    env: { PATH: [...pathFirst, BACKUP_TOOLS_BIN, MONGO_TOOLS_BIN, '/usr/bin', '/bin'].join(':'), AWS_CLI: AWS, ...env },
     encoding: 'utf8',
     timeout: 180_000,
   });
@@ -54,8 +56,9 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'backup-scripts-'));
   scriptsDir = join(root, 'scripts');
   mkdirSync(scriptsDir);
-  const [helm] = await helmMatrix();
-  if (!helm) throw new Error('no helm');
+  const [first] = await helmMatrix();
+  if (!first) throw new Error('no helm');
+  helm = first;
   await buildDependencies(helm, ['backup']);
   const objects = await renderChart(helm, 'backup', { showOnly: ['templates/configmap.yaml'] });
   const data = findObject(objects, 'ConfigMap', 'shop-backup-scripts').data ?? {};
@@ -65,7 +68,8 @@ beforeAll(async () => {
   }
 }, 1_600_000);
 
-afterAll(() => {
+afterAll(async () => {
+  await killAllMongod();
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
@@ -79,7 +83,7 @@ describe('shipped scripts', () => {
   });
 });
 
-describe('real round trip: FerretDB + mongodump/mongorestore + aws CLI + S3 server', () => {
+describe('real round trip on a standalone: mongod + mongodump/mongorestore + aws CLI + S3 server', () => {
   let mongo: MongoServer;
   let s3: S3Server;
   let env: Record<string, string>;
@@ -91,15 +95,16 @@ describe('real round trip: FerretDB + mongodump/mongorestore + aws CLI + S3 serv
   ];
 
   beforeAll(async () => {
-    [mongo, s3] = await Promise.all([startFerretDB(), startS3()]);
+    [mongo, s3] = await Promise.all([startChartMongo(helm, 'standalone', join(root, 'mongo-standalone')), startS3()]);
     mongo.importDocs('techshop', 'orders', orders);
     mongo.importDocs('techshop', 'products', products);
+    // as the backup CronJob runs: the chart's backup user
     env = {
       ...s3.env,
       MONGODB_HOSTS: mongo.hosts,
-      MONGODB_REPLICA_SET: '',
-      MONGODB_USERNAME: mongo.username,
-      MONGODB_PASSWORD: mongo.password,
+      MONGODB_REPLICA_SET: mongo.replicaSet,
+      MONGODB_USERNAME: mongo.backup.user,
+      MONGODB_PASSWORD: mongo.backup.password,
       MONGODB_AUTH_SOURCE: 'admin',
       S3_BUCKET: s3.bucket,
       S3_PREFIX: PREFIX,
@@ -133,9 +138,9 @@ describe('real round trip: FerretDB + mongodump/mongorestore + aws CLI + S3 serv
     expect(manifest).toMatch(/^oplog=false$/m);
     expect(manifest).toMatch(/^count techshop\.orders 120$/m);
     expect(manifest).toMatch(/^count techshop\.products 3$/m);
-    expect(manifest).not.toContain(mongo.password);
+    expect(manifest).not.toContain(mongo.backup.password);
     // the password went to the tools through a 0600 file, not the command line
-    expect(readFileSync(join(dirs.WORK_DIR, 'mongo-tools.yaml'), 'utf8')).toContain(mongo.password);
+    expect(readFileSync(join(dirs.WORK_DIR, 'mongo-tools.yaml'), 'utf8')).toContain(mongo.backup.password);
     expect((spawnSync('stat', ['-c', '%a', join(dirs.WORK_DIR, 'mongo-tools.yaml')], { encoding: 'utf8' }).stdout ?? '').trim()).toBe('600');
 
     const upload = run('upload.sh', { ...env, ...dirs });
@@ -148,12 +153,12 @@ describe('real round trip: FerretDB + mongodump/mongorestore + aws CLI + S3 serv
     expect(retention.stderr).toMatch(/0 file\(s\) deleted/);
   });
 
-  it('verifies the newest archive by restoring it into a throwaway server (FerretDB standing in for mongod)', async () => {
+  it('verifies the newest archive by restoring it into its default throwaway mongod', async () => {
     const dirs = freshDirs('verify-ok');
     const fetch = run('fetch.sh', { ...env, ...dirs });
     expect(fetch.code, fetch.stderr).toBe(0);
     expect(readFileSync(join(dirs.WORK_DIR, 'fetch', 'plan'), 'utf8')).toBe(`full ${full}\n`);
-    const verify = run('verify.sh', { ...dirs, VERIFY_PORT: String(await freePort()), VERIFY_SERVER_CMD: FERRETDB_VERIFY_CMD });
+    const verify = run('verify.sh', { ...dirs, VERIFY_PORT: String(await freePort()) });
     expect(verify.code, verify.stderr).toBe(0);
     expect(verify.stderr).toMatch(new RegExp(`verification of ${full} passed: 2 collection\\(s\\)`));
   });
@@ -166,13 +171,13 @@ describe('real round trip: FerretDB + mongodump/mongorestore + aws CLI + S3 serv
     const manifest = readFileSync(manifestPath, 'utf8');
     // a manifest that recorded one more order than the archive holds
     writeFileSync(manifestPath, manifest.replace('count techshop.orders 120', 'count techshop.orders 121'));
-    const counts = run('verify.sh', { ...dirs, VERIFY_PORT: String(await freePort()), VERIFY_SERVER_CMD: FERRETDB_VERIFY_CMD });
+    const counts = run('verify.sh', { ...dirs, VERIFY_PORT: String(await freePort()) });
     expect(counts.code).not.toBe(0);
     expect(counts.stderr).toMatch(/MISMATCH techshop\.orders: manifest 121, restored 120/);
     writeFileSync(manifestPath, manifest);
     // a flipped byte in the archive
     appendFileSync(join(fetched, `${full}.archive.gz`), 'x');
-    const checksum = run('verify.sh', { ...dirs, VERIFY_PORT: String(await freePort()), VERIFY_SERVER_CMD: FERRETDB_VERIFY_CMD });
+    const checksum = run('verify.sh', { ...dirs, VERIFY_PORT: String(await freePort()) });
     expect(checksum.code).not.toBe(0);
     expect(checksum.stderr).toMatch(/checksum mismatch/);
   });
@@ -184,7 +189,8 @@ describe('real round trip: FerretDB + mongodump/mongorestore + aws CLI + S3 serv
     const dirs = freshDirs('restore');
     const fetch = run('fetch.sh', { ...env, ...dirs, FETCH_ARCHIVE: `${full}.archive.gz` });
     expect(fetch.code, fetch.stderr).toBe(0);
-    const restore = run('restore.sh', { ...env, ...dirs });
+    // as the restore Job runs: restore.username (root) with mongodb-root-password
+    const restore = run('restore.sh', { ...env, ...dirs, MONGODB_USERNAME: mongo.root.user, MONGODB_PASSWORD: mongo.root.password });
     expect(restore.code, restore.stderr).toBe(0);
     expect(restore.stderr).toMatch(/123 document\(s\) restored successfully/);
     expect(mongo.exportDocs('techshop', 'orders')).toEqual(orders);
@@ -355,178 +361,197 @@ describe('Redis RDB copy (real redis-server and redis-cli)', () => {
 });
 
 // ---------------------------------------------------------------------------
-// The oplog: FerretDB has none, so mongoexport/mongodump/mongorestore are
-// stand-ins on PATH that record their arguments (one JSON array per line).
+// The oplog, for real: one-member replica sets of the mongodb chart.
 // ---------------------------------------------------------------------------
-function standIns(dir: string): string {
-  const bin = join(dir, 'standin-bin');
-  mkdirSync(bin, { recursive: true });
-  const record = 'printf "%s\\0" "$(basename "$0")" "$@" | python3 -c \'import sys,json; print(json.dumps(sys.stdin.buffer.read().decode().split("\\0")[:-1]))\' >>"$STANDIN_LOG"';
-  writeFileSync(join(bin, 'mongoexport'), `#!/bin/bash\n${record}\nif [[ "$*" == *'"$natural":1'* ]]; then t=$STANDIN_OLDEST; else t=$STANDIN_NEWEST; fi\nprintf '{"ts":{"$timestamp":{"t":%s,"i":%s}}}\\n' "\${t%%:*}" "\${t##*:}"\n`);
-  writeFileSync(
-    join(bin, 'mongodump'),
-    `#!/bin/bash\n${record}\nfor a in "$@"; do case $a in --out=*) out=\${a#--out=} ;; --archive=*) archive=\${a#--archive=} ;; esac; done\n` +
-      `if [[ -n \${out:-} ]]; then mkdir -p "$out/local"; printf 'oplog-entries-%s' "$STANDIN_NEWEST" | gzip >"$out/local/oplog.rs.bson.gz"; echo "x\tdone dumping local.oplog.rs (5 documents)" >&2; fi\n` +
-      `if [[ -n \${archive:-} ]]; then printf 'archive' | gzip >"$archive"; echo "x\tdone dumping techshop.orders (7 documents)" >&2; fi\n`,
-  );
-  writeFileSync(join(bin, 'mongorestore'), `#!/bin/bash\n${record}\nlast=\${!#}; if [[ -f $last/oplog.bson ]]; then cp "$last/oplog.bson" "$STANDIN_LOG.oplog.bson"; fi\n`);
-  for (const name of ['mongoexport', 'mongodump', 'mongorestore']) chmodSync(join(bin, name), 0o755);
-  return bin;
+
+/** The newest oplog entry's timestamp (T:I), read as root. */
+async function newestOplog(mongo: MongoServer): Promise<string> {
+  return mongo.sh.eval(mongo.uri, 'const e = db.getSiblingDB("local").oplog.rs.find().sort({ $natural: -1 }).limit(1).next(); print(`${e.ts.t}:${e.ts.i}`)');
 }
 
-function calls(log: string): string[][] {
-  return existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+/** Runs writes as root on the primary, majority-acknowledged. */
+async function write(mongo: MongoServer, js: string): Promise<void> {
+  await mongo.sh.eval(mongo.uri, `const o = db.getSiblingDB("techshop").orders; const wc = { writeConcern: { w: "majority" } }; ${js}`);
 }
 
-describe('incremental oplog slices (stand-in mongodump/mongoexport)', () => {
-  const base = 1_738_288_800; // 2025-01-31T02:00:00Z
-  const mongoEnv = { MONGODB_HOSTS: 'mongo-0:27017,mongo-1:27017', MONGODB_REPLICA_SET: 'rs0', MONGODB_USERNAME: 'backup', MONGODB_PASSWORD: 'standin-secret' };
+/** Waits until the wall clock is past the start of the next second (backup names and --oplogLimit are in seconds). */
+async function nextSecond(): Promise<number> {
+  const next = Math.floor(Date.now() / 1000) + 1;
+  await new Promise((r) => setTimeout(r, next * 1000 - Date.now() + 50));
+  return next;
+}
 
-  it('a full dump on a replica set uses --oplog, a secondary, and records the oplog position', () => {
-    const dirs = freshDirs('oplog-full');
-    const bin = standIns(dirs.WORK_DIR);
-    const log = join(dirs.WORK_DIR, 'calls');
-    const r = run('dump.sh', { ...dirs, ...mongoEnv, STANDIN_LOG: log, STANDIN_NEWEST: '1738288790:3', BACKUP_NOW: String(base) }, [bin]);
-    expect(r.code, r.stderr).toBe(0);
-    const dump = calls(log).find((c) => c[0] === 'mongodump')!;
-    expect(dump).toEqual(expect.arrayContaining(['--oplog', '--readPreference=secondaryPreferred', '--gzip', '--uri=mongodb://mongo-0:27017,mongo-1:27017/?authSource=admin&replicaSet=rs0', '--username=backup']));
-    expect(dump.join(' ')).not.toContain('standin-secret');
-    const manifest = readFileSync(join(dirs.BACKUP_DIR, 'mongodb-full-20250131T020000Z.manifest'), 'utf8');
-    expect(manifest).toMatch(/^oplog=true$/m);
-    expect(manifest).toMatch(/^oplog_from=1738288790:3$/m);
-    expect(manifest).toMatch(/^count techshop\.orders 7$/m);
-  });
-
-  it('refuses on a standalone server: only full dumps are possible', () => {
-    const dirs = freshDirs('oplog-standalone');
-    const r = run('oplog.sh', { ...dirs, ...mongoEnv, MONGODB_REPLICA_SET: '' }, [standIns(dirs.WORK_DIR)]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/standalone: it has no oplog, so only full dumps are possible/);
-  });
-
-  it('writes nothing without a full dump to continue from', () => {
-    const dirs = freshDirs('oplog-nobase');
-    const log = join(dirs.WORK_DIR, 'calls');
-    const r = run('oplog.sh', { ...dirs, ...mongoEnv, STANDIN_LOG: log }, [standIns(dirs.WORK_DIR)]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/nothing to continue from/);
-    expect(calls(log)).toEqual([]);
-    expect(readdirSync(dirs.BACKUP_DIR)).toEqual([]);
-  });
-
-  it('chains slices: (full position, now], then (previous slice, now]; no new entries writes nothing; a gap fails', () => {
-    const dirs = freshDirs('oplog-chain');
-    const bin = standIns(dirs.WORK_DIR);
-    const log = join(dirs.WORK_DIR, 'calls');
-    const full = 'mongodb-full-20250131T020000Z';
-    writeFileSync(join(dirs.BACKUP_DIR, `${full}.manifest`), 'format=1\nkind=full\noplog=true\noplog_from=1738288790:3\n');
-    const env = { ...dirs, ...mongoEnv, STANDIN_LOG: log, STANDIN_OLDEST: '1738200000:1' };
-
-    const first = run('oplog.sh', { ...env, STANDIN_NEWEST: '1738310400:7', BACKUP_NOW: String(base + 6 * 3600) }, [bin]);
-    expect(first.code, first.stderr).toBe(0);
-    const slice1 = 'mongodb-oplog-20250131T080000Z';
-    const dump1 = calls(log).filter((c) => c[0] === 'mongodump')[0]!;
-    expect(dump1).toEqual(expect.arrayContaining(['--db=local', '--collection=oplog.rs', '--readPreference=secondaryPreferred', '--gzip']));
-    expect(dump1).toContain('--query={"ts":{"$gt":{"$timestamp":{"t":1738288790,"i":3}},"$lte":{"$timestamp":{"t":1738310400,"i":7}}}}');
-    expect(readdirSync(dirs.BACKUP_DIR).sort()).toEqual([`${full}.manifest`, `${slice1}.bson.gz`, `${slice1}.bson.gz.sha256`, `${slice1}.manifest`]);
-    const m1 = readFileSync(join(dirs.BACKUP_DIR, `${slice1}.manifest`), 'utf8');
-    expect(m1).toMatch(new RegExp(`^after=${full}$`, 'm'));
-    expect(m1).toMatch(/^oplog_from=1738288790:3$/m);
-    expect(m1).toMatch(/^oplog_until=1738310400:7$/m);
-    expect(m1).toMatch(/^count local\.oplog\.rs 5$/m);
-    expect(readFileSync(join(dirs.WORK_DIR, 'run-sets'), 'utf8')).toBe(`${slice1}\n`);
-
-    const second = run('oplog.sh', { ...env, STANDIN_NEWEST: '1738332000:2', BACKUP_NOW: String(base + 12 * 3600) }, [bin]);
-    expect(second.code, second.stderr).toBe(0);
-    const dump2 = calls(log).filter((c) => c[0] === 'mongodump')[1]!;
-    expect(dump2).toContain('--query={"ts":{"$gt":{"$timestamp":{"t":1738310400,"i":7}},"$lte":{"$timestamp":{"t":1738332000,"i":2}}}}');
-
-    const idle = run('oplog.sh', { ...env, STANDIN_NEWEST: '1738332000:2', BACKUP_NOW: String(base + 18 * 3600) }, [bin]);
-    expect(idle.code, idle.stderr).toBe(0);
-    expect(idle.stderr).toMatch(/no new oplog entries/);
-    expect(calls(log).filter((c) => c[0] === 'mongodump')).toHaveLength(2);
-
-    const gap = run('oplog.sh', { ...env, STANDIN_OLDEST: '1738340000:0', STANDIN_NEWEST: '1738350000:0', BACKUP_NOW: String(base + 24 * 3600) }, [bin]);
-    expect(gap.code).not.toBe(0);
-    expect(gap.stderr).toMatch(/a replay would have a gap; take a full dump/);
-    expect(calls(log).filter((c) => c[0] === 'mongodump')).toHaveLength(2);
-  });
-});
-
-describe('point-in-time restore (real aws CLI + S3 server for the download, stand-in mongorestore)', () => {
+describe('replica set for real: dump --oplog, oplog slices, S3, verification, point-in-time restore into a fresh replica set', () => {
+  let source: MongoServer;
+  let target: MongoServer;
   let s3: S3Server;
-  const t0 = 1_738_288_800; // 2025-01-31T02:00:00Z
-  const prefix = 'pitr/';
-  const mongoEnv = { MONGODB_HOSTS: 'mongo-0:27017', MONGODB_REPLICA_SET: 'rs0', MONGODB_USERNAME: 'root', MONGODB_PASSWORD: 'standin-secret' };
+  let env: Record<string, string>;
+  let dirs: { BACKUP_DIR: string; WORK_DIR: string };
+  let full = '';
+  let pointInTime = 0;
+  const slices: string[] = [];
+  const seed = Array.from({ length: 50 }, (_, i) => ({ _id: i + 1, total: i + 1, status: 'new' }));
 
   beforeAll(async () => {
-    s3 = await startS3('pitr-bucket');
-  }, 60_000);
+    [source, target, s3] = await Promise.all([
+      startChartMongo(helm, 'replicaset', join(root, 'rs-source')),
+      startChartMongo(helm, 'replicaset', join(root, 'rs-target')),
+      startS3('rs-bucket'),
+    ]);
+    source.importDocs('techshop', 'orders', seed);
+    env = {
+      ...s3.env,
+      MONGODB_HOSTS: source.hosts,
+      MONGODB_REPLICA_SET: source.replicaSet,
+      MONGODB_USERNAME: source.backup.user,
+      MONGODB_PASSWORD: source.backup.password,
+      MONGODB_AUTH_SOURCE: 'admin',
+      S3_BUCKET: s3.bucket,
+      S3_PREFIX: PREFIX,
+      S3_ENDPOINT: s3.endpoint,
+      S3_REGION: 'us-east-1',
+      S3_FORCE_PATH_STYLE: 'true',
+    };
+    dirs = freshDirs('rs');
+  }, 300_000);
+
   afterAll(async () => {
-    await s3?.stop();
+    await Promise.all([source?.stop(), target?.stop(), s3?.stop()]);
   });
 
-  /** Writes a set (data, .sha256, manifest) into dir; returns the data bytes. */
-  function writeSet(dir: string, stem: string, ext: string, manifest: Record<string, string>, payload: string): void {
-    const data = gzipSync(Buffer.from(payload));
-    writeFileSync(join(dir, stem + ext), data);
-    const sha = createHash('sha256').update(data).digest('hex');
-    writeFileSync(join(dir, `${stem}${ext}.sha256`), `${sha}  ${stem}${ext}\n`);
-    const lines = Object.entries({ format: '1', name: stem + ext, sha256: sha, ...manifest }).map(([k, v]) => `${k}=${v}`);
-    writeFileSync(join(dir, `${stem}.manifest`), `${lines.join('\n')}\n`);
-  }
+  it('oplog.sh refuses on a standalone and writes nothing without a full dump to continue from', () => {
+    const standalone = run('oplog.sh', { ...env, ...freshDirs('oplog-standalone'), MONGODB_REPLICA_SET: '' });
+    expect(standalone.code).not.toBe(0);
+    expect(standalone.stderr).toMatch(/standalone: it has no oplog, so only full dumps are possible/);
+    const nobase = freshDirs('oplog-nobase');
+    const r = run('oplog.sh', { ...env, ...nobase });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/nothing to continue from/);
+    expect(readdirSync(nobase.BACKUP_DIR)).toEqual([]);
+  });
 
-  function seed(name: string, brokenChain = false) {
-    const dir = join(root, name, 'bucket');
-    mkdirSync(dir, { recursive: true });
-    const ts = (h: number) => stamp(t0 + h * 3600);
-    writeSet(dir, `mongodb-full-${ts(0)}`, '.archive.gz', { kind: 'full', oplog: 'true', oplog_from: `${t0 - 10}:1` }, 'full');
-    writeSet(dir, `mongodb-oplog-${ts(6)}`, '.bson.gz', { kind: 'oplog', oplog_from: `${t0 - 10}:1`, oplog_until: `${t0 + 6 * 3600}:4` }, 'slice-1;');
-    writeSet(dir, `mongodb-oplog-${ts(12)}`, '.bson.gz', { kind: 'oplog', oplog_from: brokenChain ? `${t0 + 7 * 3600}:0` : `${t0 + 6 * 3600}:4`, oplog_until: `${t0 + 12 * 3600}:9` }, 'slice-2;');
-    writeSet(dir, `mongodb-oplog-${ts(18)}`, '.bson.gz', { kind: 'oplog', oplog_from: `${t0 + 12 * 3600}:9`, oplog_until: `${t0 + 18 * 3600}:1` }, 'slice-3;');
-    const p = `${prefix}${name}/`;
-    const r = s3.aws(['s3', 'sync', '--only-show-errors', dir, `s3://${s3.bucket}/${p}`]);
-    if (r.code !== 0) throw new Error(r.stderr);
-    return { ...s3.env, S3_BUCKET: s3.bucket, S3_PREFIX: p, S3_ENDPOINT: s3.endpoint, S3_FORCE_PATH_STYLE: 'true' };
-  }
+  it('a full dump uses --oplog as the backup user and records the oplog position and counts', async () => {
+    const before = await newestOplog(source);
+    const dump = run('dump.sh', { ...env, ...dirs });
+    expect(dump.code, dump.stderr).toBe(0);
+    expect(dump.stderr).toMatch(/replica set rs0: dumping with --oplog/);
+    expect(dump.stderr).toMatch(/writing captured oplog to/);
+    full = readdirSync(dirs.BACKUP_DIR).find((f) => f.endsWith('.manifest'))!.replace(/\.manifest$/, '');
+    const manifest = readFileSync(join(dirs.BACKUP_DIR, `${full}.manifest`), 'utf8');
+    expect(manifest).toMatch(/^oplog=true$/m);
+    expect(manifest).toMatch(/^replica_set=rs0$/m);
+    expect(manifest).toMatch(/^count techshop\.orders 50$/m);
+    // the position is the real oplog's newest entry when the dump started
+    expect(manifest).toMatch(new RegExp(`^oplog_from=${before}$`, 'm'));
+    const upload = run('upload.sh', { ...env, ...dirs });
+    expect(upload.code, upload.stderr).toBe(0);
+  });
 
-  it('downloads the full dump and the slices up to the time, checks them, and replays with --oplogLimit', () => {
-    const s3env = seed('ok');
-    const dirs = freshDirs('pitr-ok');
-    const pit = '2025-01-31T10:30:00Z';
-    const fetch = run('fetch.sh', { ...s3env, ...dirs, FETCH_ARCHIVE: 'mongodb-full-20250131T020000Z.archive.gz', FETCH_POINT_IN_TIME: pit });
+  it('oplog slices chain (full position, now], then (previous slice, now]; a gap fails', async () => {
+    // A: before the point in time
+    await write(source, 'o.insertMany([51, 52, 53].map((i) => ({ _id: i, total: i, status: "A" })), wc); o.updateOne({ _id: 1 }, { $set: { status: "A" } }, wc); o.deleteOne({ _id: 2 }, wc)');
+    // a user created after the dump: slices leave admin.system.* out, a restore never touches users
+    await source.sh.eval(source.uri, 'db.getSiblingDB("admin").createUser({ user: "late", pwd: "late-pw-1", roles: [] })');
+    pointInTime = await nextSecond();
+    // B: after it, in the same slice
+    await write(source, 'o.insertMany([61, 62].map((i) => ({ _id: i, total: i, status: "B" })), wc); o.updateOne({ _id: 3 }, { $set: { status: "B" } }, wc); o.deleteOne({ _id: 4 }, wc)');
+    const untilFirst = await newestOplog(source);
+    const first = run('oplog.sh', { ...env, ...dirs });
+    expect(first.code, first.stderr).toBe(0);
+    await nextSecond();
+    // C: in the second slice
+    await write(source, 'o.insertOne({ _id: 71, total: 71, status: "C" }, wc)');
+    const second = run('oplog.sh', { ...env, ...dirs });
+    expect(second.code, second.stderr).toBe(0);
+
+    slices.push(...readdirSync(dirs.BACKUP_DIR).filter((f) => f.startsWith('mongodb-oplog-') && f.endsWith('.manifest')).map((f) => f.replace(/\.manifest$/, '')).sort());
+    expect(slices).toHaveLength(2);
+    const [m1, m2] = slices.map((stem) => readFileSync(join(dirs.BACKUP_DIR, `${stem}.manifest`), 'utf8'));
+    const fullFrom = /^oplog_from=(.*)$/m.exec(readFileSync(join(dirs.BACKUP_DIR, `${full}.manifest`), 'utf8'))?.[1];
+    expect(m1).toMatch(new RegExp(`^after=${full}$`, 'm'));
+    expect(m1).toMatch(new RegExp(`^oplog_from=${fullFrom}$`, 'm'));
+    const until1 = /^oplog_until=(.*)$/m.exec(m1!)?.[1] ?? '';
+    // the first slice reaches at least the last write of B (the primary may add periodic no-ops)
+    const [ut, ui] = until1.split(':').map(Number);
+    const [bt, bi] = untilFirst.split(':').map(Number);
+    expect(ut! > bt! || (ut === bt && ui! >= bi!)).toBe(true);
+    expect(m2).toMatch(new RegExp(`^after=${slices[0]}$`, 'm'));
+    expect(m2).toMatch(new RegExp(`^oplog_from=${until1}$`, 'm'));
+    for (const stem of slices) expect(spawnSync('sha256sum', ['--check', `${stem}.bson.gz.sha256`], { cwd: dirs.BACKUP_DIR }).status).toBe(0);
+
+    const upload = run('upload.sh', { ...env, ...dirs });
+    expect(upload.code, upload.stderr).toBe(0);
+    expect(s3.keys(PREFIX).filter((k) => k.endsWith('.manifest'))).toEqual([full, ...slices].map((stem) => `${PREFIX}${stem}.manifest`));
+    const retention = run('retention.sh', { ...env, ...dirs });
+    expect(retention.code, retention.stderr).toBe(0);
+    expect(retention.stderr).toMatch(/0 file\(s\) deleted/);
+
+    // a chain whose last position is older than the oplog's first entry: a real gap
+    const gap = freshDirs('oplog-gap');
+    writeFileSync(join(gap.BACKUP_DIR, 'mongodb-full-20000101T000000Z.manifest'), 'format=1\nkind=full\noplog=true\noplog_from=946684800:1\n');
+    const r = run('oplog.sh', { ...env, ...gap });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/a replay would have a gap; take a full dump/);
+    expect(readdirSync(gap.BACKUP_DIR)).toHaveLength(1);
+  }, 180_000);
+
+  it('verifies the full dump with its default throwaway mongod', async () => {
+    const vdirs = freshDirs('rs-verify');
+    expect(run('fetch.sh', { ...env, ...vdirs, FETCH_ARCHIVE: full }).code).toBe(0);
+    const verify = run('verify.sh', { ...vdirs, VERIFY_PORT: String(await freePort()) });
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stderr).toMatch(new RegExp(`verification of ${full} passed`));
+  });
+
+  it('restores to a point in time into a fresh replica set: exactly the writes before it, none after', async () => {
+    const rdirs = freshDirs('rs-pitr');
+    const iso = new Date(pointInTime * 1000).toISOString().replace(/\.000Z$/, 'Z');
+    const fetch = run('fetch.sh', { ...env, ...rdirs, FETCH_ARCHIVE: `${full}.archive.gz`, FETCH_POINT_IN_TIME: iso });
     expect(fetch.code, fetch.stderr).toBe(0);
-    const limit = Date.parse(pit) / 1000;
-    expect(readFileSync(join(dirs.WORK_DIR, 'fetch', 'plan'), 'utf8')).toBe(
-      `full mongodb-full-20250131T020000Z\noplog mongodb-oplog-20250131T080000Z\noplog mongodb-oplog-20250131T140000Z\nlimit ${limit}\n`,
-    );
-    const log = join(dirs.WORK_DIR, 'calls');
-    const restore = run('restore.sh', { ...dirs, ...mongoEnv, STANDIN_LOG: log }, [standIns(dirs.WORK_DIR)]);
+    expect(readFileSync(join(rdirs.WORK_DIR, 'fetch', 'plan'), 'utf8')).toBe(`full ${full}\noplog ${slices[0]}\nlimit ${pointInTime}\n`);
+    // as the restore Job runs: restore.username (root) and mongodb-root-password, against the target's hosts
+    const restore = run('restore.sh', {
+      ...rdirs,
+      MONGODB_HOSTS: target.hosts,
+      MONGODB_REPLICA_SET: target.replicaSet,
+      MONGODB_USERNAME: target.root.user,
+      MONGODB_PASSWORD: target.root.password,
+      MONGODB_AUTH_SOURCE: 'admin',
+    });
     expect(restore.code, restore.stderr).toBe(0);
-    const [full, replay, ...rest] = calls(log);
-    expect(rest).toEqual([]);
-    expect(full).toEqual(expect.arrayContaining(['mongorestore', `--archive=${join(dirs.WORK_DIR, 'fetch', 'mongodb-full-20250131T020000Z.archive.gz')}`, '--gzip', '--drop', '--nsExclude=admin.system.*', '--oplogReplay']));
-    expect(replay).toEqual(expect.arrayContaining(['mongorestore', '--oplogReplay', `--oplogLimit=${limit}:0`, join(dirs.WORK_DIR, 'replay')]));
-    expect(readFileSync(`${log}.oplog.bson`, 'utf8')).toBe('slice-1;slice-2;');
-    expect([...full!, ...replay!].join(' ')).not.toContain('standin-secret');
-  });
+    const expected = seed
+      .filter((d) => d._id !== 2)
+      .map((d) => (d._id === 1 ? { ...d, status: 'A' } : d))
+      .concat([51, 52, 53].map((i) => ({ _id: i, total: i, status: 'A' })));
+    expect(target.exportDocs('techshop', 'orders')).toEqual(expected);
+    const users = await target.sh.eval(target.uri, 'print(db.getSiblingDB("admin").system.users.find().toArray().map((u) => u._id).sort().join())');
+    expect(users).toBe('admin.backup,admin.metrics,admin.root,techshop.techshop');
+    // the source went on: B and C are there, not in the restore
+    expect(source.exportDocs('techshop', 'orders').filter((d) => d.status === 'B' || d.status === 'C').map((d) => d._id)).toEqual([3, 61, 62, 71]);
+  }, 180_000);
 
   it('refuses a broken slice chain before writing anything, and times it cannot reach', () => {
-    const broken = seed('broken', true);
-    const dirs = freshDirs('pitr-broken');
-    expect(run('fetch.sh', { ...broken, ...dirs, FETCH_ARCHIVE: 'mongodb-full-20250131T020000Z', FETCH_POINT_IN_TIME: '2025-01-31T13:00:00Z' }).code).toBe(0);
-    const log = join(dirs.WORK_DIR, 'calls');
-    const restore = run('restore.sh', { ...dirs, ...mongoEnv, STANDIN_LOG: log }, [standIns(dirs.WORK_DIR)]);
+    const bdirs = freshDirs('rs-broken');
+    expect(run('fetch.sh', { ...env, ...bdirs, FETCH_ARCHIVE: full, FETCH_POINT_IN_TIME: new Date((pointInTime + 1) * 1000).toISOString() }).code).toBe(0);
+    // the second slice's manifest claims a start after the first's end
+    const fetched = join(bdirs.WORK_DIR, 'fetch');
+    writeFileSync(join(fetched, 'plan'), `full ${full}\noplog ${slices[1]}\nlimit ${pointInTime + 1}\n`);
+    for (const ext of ['.manifest', '.bson.gz', '.bson.gz.sha256']) {
+      const r = s3.aws(['s3', 'cp', '--only-show-errors', `s3://${s3.bucket}/${PREFIX}${slices[1]}${ext}`, join(fetched, `${slices[1]}${ext}`)]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    target.importDocs('techshop', 'sentinel', [{ _id: 'untouched' }]);
+    const restore = run('restore.sh', { ...bdirs, MONGODB_HOSTS: target.hosts, MONGODB_REPLICA_SET: target.replicaSet, MONGODB_USERNAME: target.root.user, MONGODB_PASSWORD: target.root.password });
     expect(restore.code).not.toBe(0);
-    expect(restore.stderr).toMatch(/incremental chain is broken before mongodb-oplog-20250131T140000Z/);
-    expect(calls(log)).toEqual([]);
+    expect(restore.stderr).toMatch(new RegExp(`incremental chain is broken before ${slices[1]}`));
+    expect(target.exportDocs('techshop', 'sentinel')).toEqual([{ _id: 'untouched' }]);
 
-    const ok = seed('late');
-    const before = run('fetch.sh', { ...ok, ...freshDirs('pitr-before'), FETCH_ARCHIVE: 'mongodb-full-20250131T020000Z', FETCH_POINT_IN_TIME: '2025-01-31T01:00:00Z' });
+    const before = run('fetch.sh', { ...env, ...freshDirs('rs-before'), FETCH_ARCHIVE: full, FETCH_POINT_IN_TIME: '2000-01-01T00:00:00Z' });
     expect(before.code).not.toBe(0);
     expect(before.stderr).toMatch(/not after the full dump/);
-    const after = run('fetch.sh', { ...ok, ...freshDirs('pitr-after'), FETCH_ARCHIVE: 'mongodb-full-20250131T020000Z', FETCH_POINT_IN_TIME: '2025-02-01T01:00:00Z' });
+    const after = run('fetch.sh', { ...env, ...freshDirs('rs-after'), FETCH_ARCHIVE: full, FETCH_POINT_IN_TIME: '2999-01-01T00:00:00Z' });
     expect(after.code).not.toBe(0);
     expect(after.stderr).toMatch(/no incremental slice reaches/);
   });
 });
+

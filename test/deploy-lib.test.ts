@@ -139,3 +139,28 @@ describe('local cluster', () => {
     expect((defaultStorageClass() as K8sObject).provisioner).toBe(PROVISIONER_NAME);
   });
 });
+
+describe('layered values (deploy --values)', () => {
+  it('validates an overlay over the environment file, as helm layers -f files, reporting at the overlay\'s lines', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadValidator, validateLayers } = await import('../scripts/lib/validate.ts');
+    const { valuesFile } = await import('../scripts/lib/paths.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'layers-'));
+    try {
+      const validator = await loadValidator();
+      const tag = join(dir, 'tag.yaml');
+      writeFileSync(tag, 'app:\n  image:\n    tag: "2.0.1"\n');
+      // alone, the overlay would be refused by the staging policy for keys it does not set
+      expect(validator.validate('tag.yaml', Buffer.from('app:\n  image:\n    tag: "2.0.1"\n'), 'staging').length).toBeGreaterThan(0);
+      expect(validateLayers(validator, [valuesFile('staging'), tag], 'staging')).toEqual([]);
+      const quota = join(dir, 'quota.yaml');
+      writeFileSync(quota, 'resourceQuota:\n  hard:\n    services: "10"\n');
+      const problems = validateLayers(validator, [valuesFile('staging'), quota], 'staging');
+      expect(problems.map((d) => [d.file.endsWith('quota.yaml'), d.line, d.path, d.rule])).toEqual([[true, 3, 'resourceQuota.hard.services', 'rule/quota-capacity']]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -13,10 +13,11 @@ const sources = loadSchemaSources();
 const IMAGE_REPOSITORY_DEFAULT: Record<string, { path: string[]; repository: string }> = {
   app: { path: ['image', 'repository'], repository: 'techshop/app' },
   mongodb: { path: ['image', 'repository'], repository: 'library/mongo' },
-  redis: { path: ['image', 'repository'], repository: 'redis' },
+  redis: { path: ['image', 'repository'], repository: 'library/redis' },
   monitoring: { path: ['prometheus', 'image', 'repository'], repository: 'prom/prometheus' },
-  backup: { path: ['images', 'mongodb', 'repository'], repository: 'mongo' },
+  backup: { path: ['images', 'mongodb', 'repository'], repository: 'library/mongo' },
   tracing: { path: ['collector', 'image', 'repository'], repository: 'otel/opentelemetry-collector-contrib' },
+  logging: { path: ['agent', 'image', 'repository'], repository: 'otel/opentelemetry-collector-contrib' },
 };
 
 function valueAt(values: unknown, path: string[]): unknown {

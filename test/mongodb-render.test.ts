@@ -5,6 +5,17 @@ import { findObject, podSpecOf, type K8sObject } from '../scripts/lib/render.ts'
 import { byKind, helms } from './helpers/render.ts';
 import { ciValues, renderMongo } from './fixtures/mongodb/render.ts';
 import { restrictedContainerContext, restrictedPodContext } from './helpers/security.ts';
+import { imageRef } from '../scripts/lib/images.ts';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../scripts/lib/exec.ts';
+
+function configMapText(objects: K8sObject[], key: string): string {
+  const text = findObject(objects, 'ConfigMap', 'shop-mongodb-scripts').data?.[key];
+  if (text === undefined) throw new Error(`no ${key} in shop-mongodb-scripts`);
+  return text;
+}
 
 const SELECTOR = {
   'app.kubernetes.io/name': 'mongodb',
@@ -17,7 +28,7 @@ const EXPECTED = {
   dev: {
     replicas: 1,
     storage: '1Gi',
-    resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '500m', memory: '1Gi' } },
+    resources: { requests: { cpu: '250m', memory: '512Mi', 'ephemeral-storage': '128Mi' }, limits: { cpu: '500m', memory: '1Gi', 'ephemeral-storage': '512Mi' } },
     secretName: 'shop-mongodb',
     hosts: 'shop-mongodb.techshop.svc.cluster.local:27017',
     options: 'authSource=techshop',
@@ -28,7 +39,7 @@ const EXPECTED = {
   prod: {
     replicas: 3,
     storage: '20Gi',
-    resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } },
+    resources: { requests: { cpu: '500m', memory: '1Gi', 'ephemeral-storage': '128Mi' }, limits: { cpu: '1', memory: '2Gi', 'ephemeral-storage': '512Mi' } },
     secretName: 'techshop-mongodb',
     hosts: [0, 1, 2].map(MEMBER).join(','),
     options: 'authSource=techshop&replicaSet=rs0',
@@ -86,7 +97,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         },
       ]);
       const mongod = containerOf(s, 'mongodb');
-      expect(mongod.image).toBe('docker.io/library/mongo:8.0.15');
+      expect(mongod.image).toBe(imageRef('mongo'));
       expect(mongod.command).toEqual(['mongod']);
       expect(mongod.args).toEqual(['--bind_ip_all', '--port=27017', '--dbpath=/data/db', `--wiredTigerCacheSizeGB=${want.cache}`, ...want.authArgs]);
       expect(mongod.ports).toEqual([{ name: 'mongodb', containerPort: 27017, protocol: 'TCP' }]);
@@ -105,6 +116,31 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       const exporter = containerOf(await sts(), 'metrics');
       expect(exporter.readinessProbe.httpGet).toEqual({ path: '/', port: 'metrics' });
       expect(exporter.livenessProbe.tcpSocket).toEqual({ port: 'metrics' });
+    });
+
+    it('probes the bootstrap sidecar by the age of the heartbeat its loop touches (run with bash on files of each age)', async () => {
+      const bootstrap = containerOf(await sts(), 'bootstrap');
+      expect(configMapText(await load(), 'bootstrap.sh')).toMatch(/reconcile \|\| true\n\s*# .*\n\s*touch "\$\{STATE_DIR\}\/heartbeat"/);
+      expect(bootstrap.env).toContainEqual({ name: 'STATE_DIR', value: '/tmp' });
+      expect(bootstrap.readinessProbe.exec.command).toEqual(['test', '-e', '/tmp/heartbeat']);
+      const [shell, flag, check] = bootstrap.livenessProbe.exec.command as string[];
+      expect([shell, flag]).toEqual(['bash', '-c']);
+      // 30 s interval (values): a pass may be 3 intervals plus 2 minutes late before the sidecar is restarted
+      expect(check).toContain('-lt 210');
+      expect(bootstrap.livenessProbe.initialDelaySeconds).toBe(150);
+      const dir = mkdtempSync(join(tmpdir(), 'heartbeat-'));
+      try {
+        const heartbeat = join(dir, 'heartbeat');
+        const probe = () => run('bash', ['-c', check!.replaceAll('/tmp/heartbeat', heartbeat)]);
+        expect((await probe()).code, 'no heartbeat yet').not.toBe(0);
+        writeFileSync(heartbeat, '');
+        expect((await probe()).code, 'fresh heartbeat').toBe(0);
+        const old = Date.now() / 1000 - 300;
+        utimesSync(heartbeat, old, old);
+        expect((await probe()).code, 'stale heartbeat').not.toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('runs every container restricted as uid/gid 999 with a read-only root filesystem', async () => {
@@ -202,7 +238,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(metrics.spec.ports).toEqual([{ name: 'metrics', port: 9216, targetPort: 'metrics', protocol: 'TCP' }]);
       expect(metrics.spec.selector).toEqual(SELECTOR);
       const exporter = containerOf(await sts(), 'metrics');
-      expect(exporter.image).toBe('docker.io/percona/mongodb_exporter:0.47.1');
+      expect(exporter.image).toBe(imageRef('mongodb-exporter'));
       expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: 9216, protocol: 'TCP' }]);
       expect(exporter.env?.[0]).toEqual({ name: 'MONGODB_USER', value: 'metrics' });
     });
@@ -254,11 +290,18 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(pod.metadata.annotations?.['helm.sh/hook']).toBe('test');
       const [c] = pod.spec.containers;
       expect(c.command.slice(0, 4)).toEqual(['mongosh', '--quiet', '--norc', 'mongodb://$(MONGODB_HOSTS)/$(MONGODB_DATABASE)?$(MONGODB_OPTIONS)&serverSelectionTimeoutMS=20000']);
-      expect(c.command[5]).toMatch(/db\.auth\(process\.env\.MONGODB_USERNAME, process\.env\.MONGODB_PASSWORD\)/);
+      // the password read by mongosh from the mounted Secret, never an env value
+      expect(c.command[5]).toMatch(/db\.auth\(process\.env\.MONGODB_USERNAME, require\("fs"\)\.readFileSync\(process\.env\.MONGODB_PASSWORD_FILE, "utf8"\)\)/);
       type EnvVar = NonNullable<Container['env']>[number];
       const fromConfigMap = (c.env as EnvVar[]).filter((e) => e.valueFrom?.configMapKeyRef).map((e) => [e.name, e.valueFrom.configMapKeyRef.key]);
       expect(fromConfigMap.sort()).toEqual([['MONGODB_DATABASE', 'database'], ['MONGODB_HOSTS', 'hosts'], ['MONGODB_OPTIONS', 'options'], ['MONGODB_USERNAME', 'username']]);
-      expect(c.env).toContainEqual({ name: 'MONGODB_PASSWORD', valueFrom: { secretKeyRef: { name: want.secretName, key: 'mongodb-password' } } });
+      expect(c.env.filter((e: EnvVar) => e.valueFrom?.secretKeyRef)).toEqual([]);
+      expect(c.env).toContainEqual({ name: 'MONGODB_PASSWORD_FILE', value: '/etc/mongodb/credentials/mongodb-password' });
+      expect(c.volumeMounts).toContainEqual({ name: 'credentials', mountPath: '/etc/mongodb/credentials', readOnly: true });
+      expect(pod.spec.volumes).toContainEqual({
+        name: 'credentials',
+        secret: { secretName: want.secretName, defaultMode: 0o440, items: [{ key: 'mongodb-password', path: 'mongodb-password' }] },
+      });
       const policy = findObject(objects, 'NetworkPolicy', 'shop-mongodb-test');
       expect(policy.metadata.annotations?.['helm.sh/hook']).toBe('test');
       expect(policy.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/instance': 'shop', 'app.kubernetes.io/component': 'mongodb-test' });

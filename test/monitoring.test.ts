@@ -17,6 +17,7 @@ import { findObject, podSpecOf, renderChart, RELEASE_NAMESPACE, type K8sObject, 
 import { findTool } from '../scripts/lib/tools.ts';
 import { byKind, helms } from './helpers/render.ts';
 import { endpointSliceTargets, podRoleTargets, relabel } from './helpers/prometheus.ts';
+import { imageRef } from '../scripts/lib/images.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered objects and configs are untyped YAML */
 
@@ -45,7 +46,7 @@ const KSM_ALERTS = ['TechShopAppNotReady', 'TechShopHPAAtMax', 'TechShopPodResta
 const KUBELET_ALERTS = ['TechShopPersistentVolumeFillingUp'];
 const chartValues = load(readFileSync(join(chartDir(CHART), 'values.yaml'), 'utf8')) as any;
 
-// Upstream builds of the deployed versions (.ci/install-prometheus-tools.sh): Prometheus 3.5.0, Alertmanager 0.28.1.
+// Upstream builds of the deployed versions (.ci/install-prometheus-tools.sh): Prometheus 3.5.1, Alertmanager 0.28.1.
 const promtool = findTool('promtool-upstream');
 const amtool = findTool('amtool-upstream');
 const kubeconformBin = findTool('kubeconform');
@@ -176,7 +177,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
 
     it('pins every image to an exact version', async () => {
       const images = (await objects()).flatMap((o) => (podSpecOf(o)?.containers ?? []).map((c: { image: string }) => c.image));
-      expect(images.sort()).toEqual(['docker.io/grafana/grafana:12.1.0', 'docker.io/library/busybox:1.37.0', 'docker.io/prom/alertmanager:v0.28.1', 'docker.io/prom/prometheus:v3.5.0']);
+      expect(images.sort()).toEqual(['grafana', 'busybox', 'alertmanager', 'prometheus'].map((name) => imageRef(name)).sort());
     });
 
     it('runs Prometheus as a StatefulSet with retention from values and its TSDB on a PVC', async () => {
@@ -209,7 +210,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         expect(clusterRoles.map((r) => r.metadata.name)).toEqual(['shop-prometheus-techshop']);
         expect(clusterRoles[0]?.rules).toEqual([
           { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
-          { apiGroups: [''], resources: ['nodes/proxy'], verbs: ['get'] },
+          { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
         ]);
       }
       for (const r of [...byKind(list, 'Role'), ...clusterRoles]) {
@@ -225,8 +226,16 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       const grafana = podSpecOf(findObject(list, 'Deployment', 'shop-grafana')).containers[0];
       const secretName = env === 'prod' ? 'techshop-grafana-admin' : 'shop-grafana';
       const env_ = (name: string) => grafana.env.find((e: { name: string }) => e.name === name);
-      expect(env_('GF_SECURITY_ADMIN_USER').valueFrom).toEqual({ secretKeyRef: { name: secretName, key: 'admin-user' } });
-      expect(env_('GF_SECURITY_ADMIN_PASSWORD').valueFrom).toEqual({ secretKeyRef: { name: secretName, key: 'admin-password' } });
+      // from the mounted Secret through Grafana's <VAR>__FILE, never as env values
+      expect(grafana.env.filter((e: { valueFrom?: { secretKeyRef?: unknown } }) => e.valueFrom?.secretKeyRef)).toEqual([]);
+      expect(env_('GF_SECURITY_ADMIN_USER__FILE').value).toBe('/etc/grafana-admin/admin-user');
+      expect(env_('GF_SECURITY_ADMIN_PASSWORD__FILE').value).toBe('/etc/grafana-admin/admin-password');
+      const grafanaPod = podSpecOf(findObject(list, 'Deployment', 'shop-grafana'));
+      expect(grafanaPod.volumes).toContainEqual({
+        name: 'admin',
+        secret: { secretName, defaultMode: 0o440, items: [{ key: 'admin-user', path: 'admin-user' }, { key: 'admin-password', path: 'admin-password' }] },
+      });
+      expect(grafana.volumeMounts).toContainEqual({ name: 'admin', mountPath: '/etc/grafana-admin', readOnly: true });
       const secrets = byKind(list, 'Secret');
       if (env === 'prod') {
         expect(secrets).toEqual([]);
@@ -300,6 +309,14 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       if (env === 'prod') {
         expect(jobs['kube-state-metrics'].static_configs).toEqual([{ targets: ['kube-state-metrics.kube-system.svc:8080'] }]);
         expect(jobs.kubelet.metric_relabel_configs[0].regex).toBe(`kubelet_volume_stats_(capacity|used|available)_bytes;${NS}`);
+        // the kubelet itself on its HTTPS port (nodes/metrics), not the API server's node proxy (nodes/proxy)
+        expect(jobs.kubelet.scheme).toBe('https');
+        expect(jobs.kubelet.metrics_path ?? '/metrics').toBe('/metrics');
+        expect(JSON.stringify(jobs.kubelet)).not.toMatch(/proxy|kubernetes\.default/);
+        const address = jobs.kubelet.relabel_configs.find((r: { target_label?: string }) => r.target_label === '__address__');
+        expect(address).toEqual({ source_labels: ['__address__'], regex: '([^:]+)(?::\\d+)?', target_label: '__address__', replacement: '${1}:10250' });
+        const egress = findObject(await objects(), 'NetworkPolicy', 'shop-prometheus').spec.egress;
+        expect(egress).toContainEqual({ to: [{ ipBlock: { cidr: '10.0.0.0/8' } }], ports: [{ protocol: 'TCP', port: 10250 }] });
       }
     });
 

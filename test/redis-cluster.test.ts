@@ -118,12 +118,16 @@ interface BootstrapRun extends ExecResult {
 
 async function bootstrap(nodes: RedisNode[], args: string[] = []): Promise<BootstrapRun> {
   writeFileSync(callLog, '');
+  // As the chart runs it: the password in a file (the mounted Secret), not in the environment.
+  const passwordFile = join(workDir, 'redis-password');
+  writeFileSync(passwordFile, PASSWORD, { mode: 0o400 });
+  const { REDISCLI_AUTH: _unset, ...inherited } = process.env;
   const result = await run('bash', [join(workDir, 'bootstrap.sh'), ...args], {
     env: {
-      ...process.env,
+      ...inherited,
       PATH: `${shimDir}:${process.env.PATH}`,
       REDIS_NODES: nodes.map((n) => `${HOST}:${n.port}`).join(','),
-      REDISCLI_AUTH: PASSWORD,
+      REDISCLI_AUTH_FILE: passwordFile,
       REDIS_CLUSTER_REPLICAS: String(REPLICAS),
       REDIS_BOOTSTRAP_TIMEOUT: '60',
       REDIS_CALL_TIMEOUT: '5',

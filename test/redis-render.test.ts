@@ -13,6 +13,7 @@ import { findObject, podSpecOf, RenderError, renderChart, type K8sObject, type R
 import { helms } from './helpers/render.ts';
 import { ensureRedisChartDependencies } from './helpers/redis-server.ts';
 import { restrictedContainerContext, restrictedPodContext } from './helpers/security.ts';
+import { imageRef } from '../scripts/lib/images.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered objects are untyped YAML */
 
@@ -34,6 +35,12 @@ const DNS_PORTS = [
 const POD_SECURITY = restrictedPodContext(999);
 const CONTAINER_SECURITY = restrictedContainerContext(999);
 const SECRET_REF = (name: string) => ({ secretKeyRef: { name, key: 'redis-password' } });
+const PASSWORD_FILE_ENV = { name: 'REDISCLI_AUTH_FILE', value: '/etc/redis-auth/redis-password' };
+const PASSWORD_MOUNT = { name: 'redis-auth', mountPath: '/etc/redis-auth', readOnly: true };
+const PASSWORD_VOLUME = (secretName: string) => ({
+  name: 'redis-auth',
+  secret: { secretName, defaultMode: 0o440, items: [{ key: 'redis-password', path: 'redis-password' }] },
+});
 
 function containers(object: K8sObject): any[] {
   const spec = podSpecOf(object);
@@ -93,17 +100,20 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(sts.spec.podManagementPolicy).toBe('Parallel');
       expect(sts.spec.selector.matchLabels).toEqual(SELECTOR);
       const redis = container(sts, 'redis');
-      expect(redis.image).toBe('docker.io/redis:7.2.7');
+      expect(redis.image).toBe(imageRef('redis'));
       expect(redis.command).toEqual(['/bin/bash', '/scripts/start.sh']);
-      expect(redis.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' } });
+      expect(redis.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '256Mi' } });
       expect(redis.ports).toEqual([
         { name: 'redis', containerPort: 6379, protocol: 'TCP' },
         ...(cluster ? [{ name: 'cluster-bus', containerPort: 16379, protocol: 'TCP' }] : []),
       ]);
       const exporter = container(sts, 'metrics');
-      expect(exporter.image).toBe('docker.io/oliver006/redis_exporter:v1.67.0');
+      expect(exporter.image).toBe(imageRef('redis-exporter'));
       expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: 9121, protocol: 'TCP' }]);
-      expect(exporter.resources).toEqual({ requests: { cpu: '25m', memory: '32Mi' }, limits: { cpu: '100m', memory: '64Mi' } });
+      // alive = its HTTP server answers; ready = the port accepts connections
+      expect(exporter.livenessProbe).toEqual({ httpGet: { path: '/', port: 'metrics' }, initialDelaySeconds: 10, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 });
+      expect(exporter.readinessProbe.tcpSocket).toEqual({ port: 'metrics' });
+      expect(exporter.resources).toEqual({ requests: { cpu: '25m', memory: '32Mi', 'ephemeral-storage': '16Mi' }, limits: { cpu: '100m', memory: '64Mi', 'ephemeral-storage': '64Mi' } });
       expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
       expect(sts.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
       expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: cluster ? '5Gi' : '1Gi' } } });
@@ -132,29 +142,38 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         { name: 'config', configMap: { name: 'shop-redis-config' } },
         { name: 'scripts', configMap: { name: 'shop-redis-scripts' } },
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+        PASSWORD_VOLUME(secretName),
       ]);
       expect(checkPodSecurityRestricted(rendered)).toEqual([]);
       expect(checkNetworkPolicyCoverage(rendered)).toEqual([]);
     });
 
-    it('probes with an authenticated redis-cli PING (REDISCLI_AUTH from the Secret, never -a)', async () => {
-      const redis = container(findObject(await load(), 'StatefulSet', 'shop-redis'), 'redis');
+    it('probes with an authenticated redis-cli PING (REDISCLI_AUTH read from the mounted Secret, never -a)', async () => {
+      const sts = findObject(await load(), 'StatefulSet', 'shop-redis');
+      const redis = container(sts, 'redis');
       expect(redis.livenessProbe.exec.command).toEqual(['/bin/bash', '/scripts/probe.sh', 'liveness']);
       expect(redis.readinessProbe.exec.command).toEqual(['/bin/bash', '/scripts/probe.sh', 'readiness']);
-      expect(redis.env.find((e: any) => e.name === 'REDISCLI_AUTH').valueFrom).toEqual(SECRET_REF(secretName));
+      expect(redis.env.find((e: any) => e.name === 'REDISCLI_AUTH')).toBeUndefined();
+      expect(redis.env).toContainEqual(PASSWORD_FILE_ENV);
+      expect(redis.env).toContainEqual({ name: 'REDIS_PASSWORD_FILE', value: '/etc/redis-auth/redis-password' });
+      expect(redis.volumeMounts).toContainEqual(PASSWORD_MOUNT);
+      expect(sts.spec.template.spec.volumes).toContainEqual(PASSWORD_VOLUME(secretName));
       const probe = configMapDataOf(await load(), 'shop-redis-scripts', 'probe.sh');
       expect(probe).toMatch(/redis-cli .*ping/);
       for (const object of await load()) expect(JSON.stringify(object)).not.toMatch(/redis-cli[^"]* -a /);
     });
 
-    it('reads the password only through secretKeyRef to the one Secret, key redis-password', async () => {
+    it('reads the password only from the one Secret, key redis-password (secretKeyRef, or its mounted file)', async () => {
       const rendered = await load();
       for (const object of rendered) {
         for (const c of containers(object)) {
           for (const e of c.env ?? []) {
-            if (/PASSWORD|AUTH/.test(e.name)) expect(e.valueFrom, `${object.metadata.name}/${c.name} ${e.name}`).toEqual(SECRET_REF(secretName));
+            if (/_FILE$/.test(e.name)) expect(e, `${object.metadata.name}/${c.name}`).toEqual({ name: e.name, value: PASSWORD_FILE_ENV.value });
+            else if (/PASSWORD|AUTH/.test(e.name)) expect(e.valueFrom, `${object.metadata.name}/${c.name} ${e.name}`).toEqual(SECRET_REF(secretName));
           }
         }
+        const spec = object.kind === 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec?.template?.spec ?? (object.kind === 'Pod' ? object.spec : undefined);
+        for (const v of spec?.volumes ?? []) if (v.secret) expect(v, object.metadata.name).toEqual(PASSWORD_VOLUME(secretName));
       }
       const annotations = findObject(rendered, 'StatefulSet', 'shop-redis').spec.template.metadata.annotations;
       if (cluster) expect(annotations['checksum/secret']).toBeUndefined();
@@ -234,13 +253,18 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(script).toMatch(/ get "\$key"/);
       if (cluster) expect(script).toMatch(/redis-cli --no-auth-warning -h "\$REDIS_HOST" -p 6379 -c /);
       else expect(script).not.toMatch(/ -c /);
-      expect(c.env.find((e: any) => e.name === 'REDISCLI_AUTH').valueFrom).toEqual(SECRET_REF(secretName));
+      // the password from the mounted Secret, never an env value
+      expect(c.env.find((e: any) => e.name === 'REDISCLI_AUTH')).toBeUndefined();
+      expect(c.env).toContainEqual(PASSWORD_FILE_ENV);
+      expect(script).toMatch(/^REDISCLI_AUTH="\$\(cat "\$REDISCLI_AUTH_FILE"\)"\nexport REDISCLI_AUTH\n/);
+      expect(pod.spec.volumes).toContainEqual(PASSWORD_VOLUME(secretName));
+      expect(c.volumeMounts).toContainEqual(PASSWORD_MOUNT);
     });
 
     if (cluster) {
       it('bootstraps the cluster from a post-install/post-upgrade hook Job and a --no-create CronJob', async () => {
         const job = findObject(await load(), 'Job', 'shop-redis-bootstrap');
-        expect(job.metadata.annotations).toEqual({
+        expect(job.metadata.annotations).toMatchObject({
           'helm.sh/hook': 'post-install,post-upgrade',
           'helm.sh/hook-weight': '0',
           'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded',
@@ -251,7 +275,10 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
         expect(env.REDIS_NODES.split(',')).toHaveLength(6);
         expect(env.REDIS_CLUSTER_REPLICAS).toBe('1');
-        expect(env.REDISCLI_AUTH).toEqual(SECRET_REF(secretName));
+        expect(env.REDISCLI_AUTH).toBeUndefined();
+        expect(c.env).toContainEqual(PASSWORD_FILE_ENV);
+        expect(c.volumeMounts).toContainEqual(PASSWORD_MOUNT);
+        expect(job.spec.template.spec.volumes).toContainEqual(PASSWORD_VOLUME(secretName));
         const cron = findObject(await load(), 'CronJob', 'shop-redis-reconcile');
         expect(cron.spec.concurrencyPolicy).toBe('Forbid');
         expect(container(cron, 'bootstrap').command).toEqual(['/bin/bash', '/scripts/bootstrap.sh', '--no-create']);
@@ -285,7 +312,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
 
     it('refuses a maxmemory above 80% of the memory limit', async () => {
       await expect(render(helm, 'dev', { set: ['config.maxmemory=500mb'] })).rejects.toThrow(RenderError);
-      await expect(render(helm, 'dev', { set: ['config.maxmemory=500mb'] })).rejects.toThrow(/above 80% of resources.limits.memory/);
+      await expect(render(helm, 'dev', { set: ['config.maxmemory=500mb'] })).rejects.toThrow(/above 80% of redis.resources.limits.memory .*\[rule redis-maxmemory\]/);
       await expect(render(helm, 'dev', { set: ['config.maxmemory=400mb'] })).resolves.toBeDefined();
     });
 

@@ -112,11 +112,17 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(readFileSync(runtime, 'utf8')).toContain(`requirepass "${PASSWORD}"`);
     });
 
-    it('answers the chart probe script: ready with the password, not ready without', async () => {
-      const probe = (password: string, mode: string) =>
-        run('bash', [join(scriptsDir, 'probe.sh'), mode], { env: { ...process.env, REDISCLI_AUTH: password, REDIS_PORT: String(node.port) }, timeoutMs: 15_000 });
+    it('answers the chart probe script: ready with the password (from the mounted file, or REDISCLI_AUTH), not ready without', async () => {
+      const probe = (password: string, mode: string, asFile = true) => {
+        const file = join(node.dir, `probe-password-${mode}`);
+        writeFileSync(file, password);
+        const { REDISCLI_AUTH: _inherited, ...env } = process.env;
+        const auth = asFile ? { REDISCLI_AUTH_FILE: file } : { REDISCLI_AUTH: password };
+        return run('bash', [join(scriptsDir, 'probe.sh'), mode], { env: { ...env, ...auth, REDIS_PORT: String(node.port) }, timeoutMs: 15_000 });
+      };
       expect((await probe(PASSWORD, 'readiness')).code).toBe(0);
       expect((await probe(PASSWORD, 'liveness')).code).toBe(0);
+      expect((await probe(PASSWORD, 'readiness', false)).code).toBe(0);
       const wrong = await probe('wrong', 'readiness');
       expect(wrong.code).toBe(1);
       expect(wrong.stderr).toMatch(/WRONGPASS|AUTH failed/);

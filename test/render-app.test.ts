@@ -8,11 +8,12 @@ import { findObject, podSpecOf, type K8sObject } from '../scripts/lib/render.ts'
 import { coalesce, readChartMeta, readChartValues, type Values } from '../scripts/lib/values.ts';
 import { byKind, helms, renderEnv } from './helpers/render.ts';
 import { restrictedContainerContext, restrictedPodContext } from './helpers/security.ts';
+import { imageRef } from '../scripts/lib/images.ts';
 
 const EXPECTED = {
-  dev: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '200m', memory: '256Mi' }, replicas: 1 },
-  staging: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' }, replicas: undefined },
-  prod: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' }, replicas: undefined },
+  dev: { requests: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '200m', memory: '256Mi', 'ephemeral-storage': '256Mi' }, replicas: 1 },
+  staging: { requests: { cpu: '250m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '256Mi' }, replicas: undefined },
+  prod: { requests: { cpu: '250m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '256Mi' }, replicas: undefined },
 } as const;
 
 /** The charts that render objects (every chart but the library), each with its Chart.yaml version. */
@@ -177,7 +178,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         'app.kubernetes.io/component': 'app',
       });
       const container = appContainer(deployment);
-      expect(container.image).toBe(env === 'dev' ? 'docker.io/techshop/app:latest' : 'docker.io/techshop/app:1.4.2');
+      expect(container.image).toBe(env === 'dev' ? 'docker.io/techshop/app:latest' : imageRef('app'));
       expect(container.imagePullPolicy).toBe(env === 'dev' ? 'Always' : 'IfNotPresent');
       expect(container.ports).toEqual([{ name: 'http', containerPort: 3000, protocol: 'TCP' }]);
       expect(container.resources).toEqual({ requests: EXPECTED[env].requests, limits: EXPECTED[env].limits });
@@ -425,8 +426,9 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     });
 
     it('never renders a PDB that would block every eviction', async () => {
-      const objects = await renderEnv(helm, 'dev', { set: ['app.pdb.enabled=true', 'app.pdb.minAvailable=1'] });
-      expect(byKind(objects, 'PodDisruptionBudget').filter((o) => o.metadata.name === 'shop-app')).toHaveLength(0);
+      // the umbrella refuses a PDB its minimum replicas cannot satisfy (rule pdb-satisfiable, as validate does)
+      await expect(renderEnv(helm, 'dev', { set: ['app.pdb.enabled=true', 'app.pdb.minAvailable=1'] })).rejects.toThrow(/\[rule pdb-satisfiable\]/);
+      const objects = await renderEnv(helm, 'dev');
       for (const pdb of byKind(objects, 'PodDisruptionBudget')) expect(blocksEveryEviction(objects, pdb), `PDB ${pdb.metadata.name}`).toBe(false);
       const three = await renderEnv(helm, 'dev', { set: ['app.pdb.enabled=true', 'app.pdb.minAvailable=2', 'app.replicaCount=3'] });
       expect(findObject(three, 'PodDisruptionBudget', 'shop-app').spec.minAvailable).toBe(2);

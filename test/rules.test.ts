@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../scripts/lib/paths.ts';
 import {
+  appTracingCollector,
   checkRules,
   connectionsResolvable,
   credentialsSingleSource,
@@ -18,7 +19,15 @@ import {
   monitoringTargetsMatch,
   vpaWithHpa,
   workloadDemands,
+  alertmanagerNoInlineCredentials,
+  backupAlertAge,
+  mongodbCacheFits,
+  objectDemands,
+  prometheusRetentionFits,
+  redisMaxmemory,
 } from '../scripts/lib/rules.ts';
+import { ruleMessage } from '../scripts/lib/rule-table.ts';
+import { createValidator } from '../scripts/lib/validate.ts';
 import { chartDefaults, coalesce, type Values } from '../scripts/lib/values.ts';
 import { parseYamlSource } from '../scripts/lib/yaml-source.ts';
 
@@ -65,7 +74,7 @@ describe('the shipped values pass every rule', () => {
     expect(checkRules(shipped(env))).toEqual([]);
   });
 
-  it('RULES holds all eleven rules', () => {
+  it('RULES holds all seventeen rules', () => {
     expect(RULES).toEqual(
       expect.arrayContaining([
         backupMatchesDatabases,
@@ -79,9 +88,10 @@ describe('the shipped values pass every rule', () => {
         credentialsSingleSource,
         limitRangeFits,
         requestsWithinLimits,
+        appTracingCollector,
       ]),
     );
-    expect(RULES).toHaveLength(11);
+    expect(RULES).toHaveLength(17);
   });
 });
 
@@ -163,18 +173,18 @@ describe('quotaHoldsWorkloads', () => {
         path: ['resourceQuota', 'hard', 'requests.cpu'],
         rule: 'quota-capacity',
         message:
-          'quota requests.cpu 4 cannot hold the release at full scale: it needs 7760m (app 31 pods (HPA max 30 + surge 1): 7750m; helm test (app) 1 pod: 10m)',
+          'quota requests.cpu 4 is below the 7760m the release needs at full scale; raise it to at least 7760m or lower the requests or the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 7750m; the rest: helm test (app) 1 pod: 10m',
       },
       {
         path: ['resourceQuota', 'hard', 'limits.cpu'],
         rule: 'quota-capacity',
         message:
-          'quota limits.cpu 8 cannot hold the release at full scale: it needs 15600m (app 31 pods (HPA max 30 + surge 1): 15500m; helm test (app) 1 pod: 100m)',
+          'quota limits.cpu 8 is below the 15600m the release needs at full scale; raise it to at least 15600m or lower the limits or the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 15500m; the rest: helm test (app) 1 pod: 100m',
       },
       {
         path: ['resourceQuota', 'hard', 'pods'],
         rule: 'quota-capacity',
-        message: 'quota pods 20 cannot hold the release at full scale: it needs 32 (app 31 pods (HPA max 30 + surge 1): 31; helm test (app) 1 pod: 1)',
+        message: 'quota pods 20 is below the 32 the release needs at full scale; raise it to at least 32 or lower the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 31; the rest: helm test (app) 1 pod: 1',
       },
     ]);
   });
@@ -182,7 +192,7 @@ describe('quotaHoldsWorkloads', () => {
   it('memory: 7952Mi needed does not fit 7Gi', () => {
     const findings = quotaHoldsWorkloads(prodLike({ autoscaling: { maxReplicas: 30 } }, quota({ 'requests.memory': '7Gi' })));
     expect(findings.filter((f) => f.path.includes('requests.memory')).map((f) => f.message)).toEqual([
-      'quota requests.memory 7Gi cannot hold the release at full scale: it needs 7952Mi (app 31 pods (HPA max 30 + surge 1): 7936Mi; helm test (app) 1 pod: 16Mi)',
+      'quota requests.memory 7Gi is below the 7952Mi the release needs at full scale; raise it to at least 7952Mi or lower the requests or the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 7936Mi; the rest: helm test (app) 1 pod: 16Mi',
     ]);
   });
 
@@ -192,7 +202,7 @@ describe('quotaHoldsWorkloads', () => {
     const at = (pods: string) => quotaHoldsWorkloads(prodLike(app, quota({ pods })));
     expect(at('14')).toEqual([]);
     expect(at('13').map((f) => f.message)).toEqual([
-      'quota pods 13 cannot hold the release at full scale: it needs 14 (app 13 pods (HPA max 10 + surge 3): 13; helm test (app) 1 pod: 1)',
+      'quota pods 13 is below the 14 the release needs at full scale; raise it to at least 14 or lower the replicas. Biggest part: app 13 pods (HPA max 10 + surge 3): 13; the rest: helm test (app) 1 pod: 1',
     ]);
   });
 
@@ -202,7 +212,7 @@ describe('quotaHoldsWorkloads', () => {
     );
     // 5 * 250m + 10m = 1260m > 1
     expect(findings.map((f) => f.message)).toEqual([
-      'quota requests.cpu 1 cannot hold the release at full scale: it needs 1260m (app 5 pods (4 replicas + surge 1): 1250m; helm test (app) 1 pod: 10m)',
+      'quota requests.cpu 1 is below the 1260m the release needs at full scale; raise it to at least 1260m or lower the requests or the replicas. Biggest part: app 5 pods (4 replicas + surge 1): 1250m; the rest: helm test (app) 1 pod: 10m',
     ]);
   });
 
@@ -226,7 +236,7 @@ describe('pdbSatisfiable', () => {
         path: ['app', 'pdb', 'minAvailable'],
         rule: 'pdb-satisfiable',
         message:
-          'minAvailable 3 needs more than the 3 replica(s) the app may run (autoscaling.minReplicas): such a PDB blocks every node drain, so the chart leaves it out; lower minAvailable or raise the replicas',
+          'app.pdb.minAvailable 3 needs more than the 3 replica(s) the app may run (autoscaling.minReplicas): such a PDB blocks every node drain; lower minAvailable or raise the replicas',
       },
     ]);
   });
@@ -245,7 +255,7 @@ describe('pdbSatisfiable', () => {
 describe('hpaRange', () => {
   it('flags minReplicas above maxReplicas', () => {
     expect(hpaRange(prodLike({ autoscaling: { minReplicas: 5, maxReplicas: 4 } }))).toEqual([
-      { path: ['app', 'autoscaling', 'maxReplicas'], rule: 'hpa-range', message: 'maxReplicas 4 is below minReplicas 5' },
+      { path: ['app', 'autoscaling', 'maxReplicas'], rule: 'hpa-range', message: ruleMessage('hpa-range', { max: 4, min: 5 }) },
     ]);
   });
 
@@ -262,7 +272,7 @@ describe('rolloutCanProgress', () => {
     [0, '0%'],
   ])('flags maxSurge %j with maxUnavailable %j', (maxSurge, maxUnavailable) => {
     expect(rolloutCanProgress(values({ app: { strategy: { maxSurge, maxUnavailable } } }))).toEqual([
-      { path: ['app', 'strategy', 'maxSurge'], rule: 'rollout', message: 'maxSurge and maxUnavailable are both 0: a rollout can never progress' },
+      { path: ['app', 'strategy', 'maxSurge'], rule: 'rollout', message: ruleMessage('rollout', {}) },
     ]);
   });
 
@@ -282,7 +292,7 @@ describe('vpaWithHpa', () => {
       {
         path: ['app', 'vpa', 'updateMode'],
         rule: 'vpa-hpa',
-        message: `updateMode ${updateMode} with the HPA on: both act on CPU and memory and fight; use "Off" (recommendations only) or turn autoscaling off`,
+        message: `app.vpa.updateMode ${updateMode} with the HPA on: both act on CPU and memory and fight; use "Off" (recommendations only) or turn autoscaling off`,
       },
     ]);
   });
@@ -300,12 +310,12 @@ describe('connectionsResolvable', () => {
       {
         path: ['app', 'connections', 'mongodb', 'existingSecret'],
         rule: 'connection',
-        message: 'the app has no mongodb: this release does not run one, so name an existing Secret holding the connection string',
+        message: 'the app has no mongodb: this release does not run one, so name an existing Secret holding the connection string in app.connections.mongodb.existingSecret',
       },
       {
         path: ['app', 'connections', 'redis', 'existingSecret'],
         rule: 'connection',
-        message: 'the app has no redis: this release does not run one, so name an existing Secret holding the connection string',
+        message: 'the app has no redis: this release does not run one, so name an existing Secret holding the connection string in app.connections.redis.existingSecret',
       },
     ]);
   });
@@ -327,7 +337,7 @@ describe('connectionsResolvable', () => {
 describe('credentialsSingleSource', () => {
   it('flags jwtSecret together with existingSecret', () => {
     expect(credentialsSingleSource(values({ app: { auth: { jwtSecret: 'x', existingSecret: 'y' } } }))).toEqual([
-      { path: ['app', 'auth', 'jwtSecret'], rule: 'credential-source', message: 'set either jwtSecret or existingSecret, not both' },
+      { path: ['app', 'auth', 'jwtSecret'], rule: 'credential-source', message: ruleMessage('credential-source', { path: 'app.auth' }) },
     ]);
   });
 
@@ -343,8 +353,8 @@ describe('limitRangeFits', () => {
 
   it('flags limits above the LimitRange max (defaults: 2 CPU, 4Gi)', () => {
     expect(limitRangeFits(limits('2500m', '8Gi'))).toEqual([
-      { path: ['app', 'resources', 'limits', 'cpu'], rule: 'limit-range', message: 'limit 2500m exceeds limitRange.max.cpu 2' },
-      { path: ['app', 'resources', 'limits', 'memory'], rule: 'limit-range', message: 'limit 8Gi exceeds limitRange.max.memory 4Gi' },
+      { path: ['app', 'resources', 'limits', 'cpu'], rule: 'limit-range', message: ruleMessage('limit-range', { path: 'app.resources', resource: 'cpu', limit: '2500m', max: '2' }) },
+      { path: ['app', 'resources', 'limits', 'memory'], rule: 'limit-range', message: ruleMessage('limit-range', { path: 'app.resources', resource: 'memory', limit: '8Gi', max: '4Gi' }) },
     ]);
   });
 
@@ -355,7 +365,14 @@ describe('limitRangeFits', () => {
   });
 
   it('compares decimal and binary units by bytes (5G > 4Gi)', () => {
-    expect(limitRangeFits(limits('1', '5G')).map((f) => f.message)).toEqual(['limit 5G exceeds limitRange.max.memory 4Gi']);
+    expect(limitRangeFits(limits('1', '5G')).map((f) => f.message)).toEqual([expect.stringMatching(/^app\.resources\.limits\.memory 5G is above limitRange\.max\.memory 4Gi: /)]);
+  });
+
+  it('covers every container of every component (the MongoDB exporter, Grafana, ...)', () => {
+    const findings = limitRangeFits(
+      coalesce(defaults, { mongodb: { metrics: { resources: { limits: { memory: '5Gi' } } } }, monitoring: { grafana: { resources: { limits: { cpu: '3' } } } } }) as Values,
+    );
+    expect(findings.map((f) => f.path.join('.'))).toEqual(['mongodb.metrics.resources.limits.memory', 'monitoring.grafana.resources.limits.cpu']);
     expect(limitRangeFits(limits('1', '4G'))).toEqual([]);
   });
 });
@@ -365,8 +382,8 @@ describe('requestsWithinLimits', () => {
 
   it('flags a request above its limit, per resource', () => {
     expect(requestsWithinLimits(resources({ cpu: '300m', memory: '1Gi' }, { cpu: '200m', memory: '512Mi' }))).toEqual([
-      { path: ['app', 'resources', 'requests', 'cpu'], rule: 'request-limit', message: 'request 300m exceeds the limit 200m' },
-      { path: ['app', 'resources', 'requests', 'memory'], rule: 'request-limit', message: 'request 1Gi exceeds the limit 512Mi' },
+      { path: ['app', 'resources', 'requests', 'cpu'], rule: 'request-limit', message: 'app.resources.requests.cpu 300m is above app.resources.limits.cpu 200m: Kubernetes refuses a container whose request exceeds its limit; lower the request or raise the limit' },
+      { path: ['app', 'resources', 'requests', 'memory'], rule: 'request-limit', message: 'app.resources.requests.memory 1Gi is above app.resources.limits.memory 512Mi: Kubernetes refuses a container whose request exceeds its limit; lower the request or raise the limit' },
     ]);
   });
 
@@ -376,7 +393,7 @@ describe('requestsWithinLimits', () => {
 
   it('1.5 cores is more than 1000m', () => {
     expect(requestsWithinLimits(resources({ cpu: '1.5', memory: '128Mi' }, { cpu: '1000m', memory: '256Mi' })).map((f) => f.message)).toEqual([
-      'request 1.5 exceeds the limit 1000m',
+      expect.stringMatching(/^app\.resources\.requests\.cpu 1\.5 is above app\.resources\.limits\.cpu 1000m: /),
     ]);
   });
 });
@@ -400,10 +417,10 @@ describe('monitoringTargetsMatch', () => {
 
   it('flags a target whose database is off, and a database nobody scrapes', () => {
     expect(monitoringTargetsMatch(coalesce(defaults, { redis: { enabled: false } }) as Values)).toEqual([
-      { path: ['monitoring', 'targets', 'redis', 'enabled'], rule: 'monitoring-targets', message: 'is true but redis.enabled is false: set them alike' },
+      { path: ['monitoring', 'targets', 'redis', 'enabled'], rule: 'monitoring-targets', message: ruleMessage('monitoring-targets', { component: 'redis', scraped: 'true', runs: 'false' }) },
     ]);
     expect(monitoringTargetsMatch(coalesce(defaults, { monitoring: { targets: { mongodb: { enabled: false } } } }) as Values)).toEqual([
-      { path: ['monitoring', 'targets', 'mongodb', 'enabled'], rule: 'monitoring-targets', message: 'is false but mongodb.enabled is true: set them alike' },
+      { path: ['monitoring', 'targets', 'mongodb', 'enabled'], rule: 'monitoring-targets', message: ruleMessage('monitoring-targets', { component: 'mongodb', scraped: 'false', runs: 'true' }) },
     ]);
   });
 });
@@ -421,11 +438,11 @@ describe('backupMatchesDatabases', () => {
       {
         path: ['backup', 'mongodb', 'architecture'],
         rule: 'backup-target',
-        message: 'is standalone but mongodb.architecture is replicaset: oplog dumps and incremental backups depend on it',
+        message: ruleMessage('backup-target', { problem: 'backup.mongodb.architecture is standalone but mongodb.architecture is replicaset (oplog dumps and incremental backups depend on it)' }),
       },
     ]);
     expect(backupMatchesDatabases(withBackup({ mongodb: { enabled: false } }))[0]?.message).toBe(
-      "backups need this release's MongoDB (mongodb.enabled is false)",
+      ruleMessage('backup-target', { problem: "backups need this release's MongoDB (mongodb.enabled is false)" }),
     );
     expect(backupMatchesDatabases(withBackup({ backup: { redis: { rdbCopy: { enabled: true } } } }))[0]?.path).toEqual([
       'backup',
@@ -436,5 +453,138 @@ describe('backupMatchesDatabases', () => {
     expect(
       backupMatchesDatabases(withBackup({ backup: { redis: { rdbCopy: { enabled: true } } }, redis: { networkPolicy: { allowBackup: true } } })),
     ).toEqual([]);
+  });
+});
+
+/** The umbrella's defaults with everything on (dev-like), small overrides per test. */
+function full(override: Values = {}): Values {
+  return coalesce(defaults, override) as Values;
+}
+
+describe('requestsWithinLimits: every container of every component', () => {
+  it.each([
+    ['mongodb', 'resources'],
+    ['mongodb', 'metrics', 'resources'],
+    ['mongodb', 'bootstrap', 'resources'],
+    ['mongodb', 'tests', 'resources'],
+    ['redis', 'metrics', 'resources'],
+    ['redis', 'cluster', 'bootstrap', 'resources'],
+    ['monitoring', 'prometheus', 'resources'],
+    ['monitoring', 'grafana', 'resources'],
+  ])('%s.%s...', (...path) => {
+    const override: Values = {};
+    let node = override;
+    for (const key of path) node = (node[key] = {}) as Values;
+    Object.assign(node, { requests: { memory: '3Gi' }, limits: { memory: '1Gi' } });
+    const findings = requestsWithinLimits(full(override));
+    expect(findings.map((f) => f.path.join('.'))).toEqual([[...path, 'requests', 'memory'].join('.')]);
+    expect(findings[0]?.message).toMatch(new RegExp(`^${path.join('\\.')}\\.requests\\.memory 3Gi is above ${path.join('\\.')}\\.limits\\.memory 1Gi`));
+  });
+
+  it('skips a disabled component (helm renders nothing of it)', () => {
+    expect(requestsWithinLimits(full({ backup: { enabled: false, resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } } }))).toEqual([]);
+  });
+});
+
+describe('the other shared rules', () => {
+  it('redis maxmemory: at most 80 % of the memory limit (redis units: mb = MiB, m = MB)', () => {
+    const at = (maxmemory: string, limit: string) => redisMaxmemory(full({ redis: { config: { maxmemory }, resources: { limits: { memory: limit } } } }));
+    expect(at('409mb', '512Mi')).toEqual([]);
+    expect(at('410mb', '512Mi').map((f) => f.rule)).toEqual(['redis-maxmemory']);
+    expect(at('429m', '512Mi')).toEqual([]); // 429e6 bytes < 0.8 * 512 MiB
+  });
+
+  it('mongodb cache: at most half the memory limit', () => {
+    const at = (cache: number, limit: string) => mongodbCacheFits(full({ mongodb: { wiredTigerCacheSizeGB: cache, resources: { limits: { memory: limit } } } }));
+    expect(at(0.5, '1Gi')).toEqual([]);
+    expect(at(0.75, '1Gi')[0]?.message).toMatch(/^mongodb\.wiredTigerCacheSizeGB 0\.75 is above 50% of mongodb\.resources\.limits\.memory 1Gi/);
+  });
+
+  it('prometheus retention.size: at most 90 % of the volume, in powers of 1024', () => {
+    const at = (size: string, volume: string) => prometheusRetentionFits(full({ monitoring: { prometheus: { retention: { size }, persistence: { size: volume } } } }));
+    expect(at('18GB', '20Gi')).toEqual([]);
+    expect(at('19GB', '20Gi').map((f) => f.path.join('.'))).toEqual(['monitoring.prometheus.retention.size']);
+    expect(at('', '1Gi')).toEqual([]);
+  });
+
+  it('backup alert age: above the longest gap between full backups', () => {
+    const at = (schedule: string, hours: number) => backupAlertAge(full({ backup: { enabled: true, schedule }, monitoring: { alerts: { backup: { maxAgeHours: hours } } } }));
+    expect(at('0 2 * * *', 26)).toEqual([]);
+    expect(at('0 2 * * *', 24)[0]?.message).toContain('(every 1440 minutes at most)');
+    expect(at('0 2 * * 0', 26)[0]?.message).toContain('(every 10080 minutes at most)'); // weekly
+    expect(at('0 */6 * * *', 7)).toEqual([]);
+    expect(at('0 2 * * 1-5', 26)[0]?.message).toContain('(every 4320 minutes at most)'); // Friday to Monday
+  });
+
+  it('alertmanager: inline credentials anywhere in a receiver, and global ones', () => {
+    const config = {
+      global: { slack_api_url: 'https://hooks.slack.com/x', resolve_timeout: '5m' },
+      receivers: [{ name: 'oncall', webhook_configs: [{ url: 'https://x', http_config: { basic_auth: { password: 'p' } } }] }],
+    };
+    const findings = alertmanagerNoInlineCredentials(full({ monitoring: { alertmanager: { config } } }));
+    expect(findings.map((f) => f.path.join('.'))).toEqual([
+      'monitoring.alertmanager.config.global.slack_api_url',
+      'monitoring.alertmanager.config.receivers.0.webhook_configs.0.http_config.basic_auth.password',
+      'monitoring.alertmanager.config.receivers.0.webhook_configs.0.url',
+    ]);
+    expect(findings[2]?.message).toContain('config.receivers[0].webhook_configs[0].url is an inline credential');
+  });
+});
+
+describe('quota object counts', () => {
+  it('the staging failure seen on a real API server: 11 Services against services 10 (13 with the collector and Jaeger), cause first', () => {
+    const staging = shipped('staging');
+    const hard = (staging.resourceQuota as { hard: Record<string, string> }).hard;
+    const findings = quotaHoldsWorkloads({ ...staging, resourceQuota: { enabled: true, hard: { ...hard, services: '10' } } });
+    expect(findings).toEqual([
+      {
+        path: ['resourceQuota', 'hard', 'services'],
+        rule: 'quota-capacity',
+        message: expect.stringMatching(/^quota services 10 is below the 13 the release needs at full scale; raise it to at least 13 /),
+      },
+    ]);
+  });
+
+  it('counts the Secrets the values name and helm\'s release history', () => {
+    const staging = shipped('staging');
+    const namespace = objectDemands(staging).at(-1);
+    // techshop-app-secrets, -mongodb, -redis, -backup-s3, -grafana-admin, and 10 revisions of the release
+    expect(namespace).toMatchObject({ component: 'namespace', secrets: 15, configmaps: 1 });
+  });
+});
+
+describe('the schema patterns generated or written for Kubernetes syntax', () => {
+  const schema = createValidator();
+  const check = (yaml: string) => schema.validate('values/values-dev.yaml', Buffer.from(`global:\n  environment: dev\n${yaml}`)).map((d) => d.path);
+  it('accepts real dates, February 29 only in leap years', () => {
+    const at = (t: string) => check(`backup:\n  restore:\n    pointInTime: "${t}"\n`).filter((p) => p === 'backup.restore.pointInTime');
+    expect(at('2024-02-29T10:30:00Z')).toEqual([]);
+    expect(at('2000-02-29T00:00:00Z')).toEqual([]);
+    expect(at('2100-02-29T00:00:00Z')).toEqual(['backup.restore.pointInTime']);
+    expect(at('2025-02-29T00:00:00Z')).toEqual(['backup.restore.pointInTime']);
+    expect(at('2025-04-31T00:00:00Z')).toEqual(['backup.restore.pointInTime']);
+    expect(at('2025-12-31T23:59:59Z')).toEqual([]);
+  });
+
+  it('accepts the schedules Kubernetes takes', () => {
+    for (const schedule of ['0 2 * * *', '*/15 * * * *', '0 0 1 JAN *', '0 0 * * mon-fri', '5,35 1-5/2 ? * 7', '@weekly', '00 02 * * *']) {
+      expect(check(`backup:\n  schedule: "${schedule}"\n`), schedule).toEqual([]);
+    }
+  });
+
+  it('accepts IPv4 and IPv6 ranges with their prefix lengths', () => {
+    for (const cidr of ['0.0.0.0/0', '10.0.0.0/8', '255.255.255.255/32', '2001:db8::/32', '::/0', 'fd00::1/128']) {
+      expect(check(`app:\n  networkPolicy:\n    externalEgress:\n      cidr: "${cidr}"\n`), cidr).toEqual([]);
+    }
+  });
+});
+
+describe('limitRangeFits: the LimitRange itself', () => {
+  it('refuses defaultRequest above default and default above max, as the API server does', () => {
+    const at = (limitRange: Values) => limitRangeFits(full({ limitRange }));
+    expect(at({})).toEqual([]);
+    expect(at({ defaultRequest: { memory: '1Gi' } }).map((f) => f.path.join('.'))).toEqual(['limitRange.defaultRequest.memory']);
+    expect(at({ default: { cpu: '3' } }).map((f) => f.path.join('.'))).toEqual(['limitRange.default.cpu']);
+    expect(at({ enabled: false, default: { cpu: '3' } })).toEqual([]);
   });
 });

@@ -138,7 +138,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('tracing with
   });
 
   it('leaves the app without OTEL_* variables and without egress to a collector when tracing is off', async () => {
-    const objects = await renderEnv(helm, 'dev', { set: ['app.tracing.enabled=false', 'tracing.enabled=false'] });
+    const objects = await renderEnv(helm, 'dev', { set: ['app.tracing.enabled=false', 'tracing.enabled=false', 'monitoring.targets.tracing.enabled=false', 'monitoring.targets.tracing.jaeger=false'] });
     const container = podSpecOf(findObject(objects, 'Deployment', 'shop-app')).containers[0];
     expect(container.env.filter((e: Any) => e.name.startsWith('OTEL_'))).toEqual([]);
     expect(container.env.find((e: Any) => e.name === 'LOG_FORMAT').value).toBe('json');
@@ -160,7 +160,6 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('tracing with
     await expect(renderEnv(helm, 'dev', { set: ['tracing.jaeger.enabled=false'] })).rejects.toThrow(/exporter.*endpoint/);
     await expect(renderEnv(helm, 'prod', { set: ['tracing.exporter.endpoint=http://otlp.example.com:4317'] })).rejects.toThrow(/tracing.exporter.endpoint/);
     await expect(renderEnv(helm, 'prod', { set: ['tracing.jaeger.enabled=true'] })).rejects.toThrow(/tracing.jaeger.enabled/);
-    await expect(renderEnv(helm, 'prod', { set: ['app.tracing.enabled=false'] })).rejects.toThrow(/app.tracing.enabled/);
     await expect(renderEnv(helm, 'prod', { set: ['app.logging.format=pretty'] })).rejects.toThrow(/app.logging.format/);
   });
 });

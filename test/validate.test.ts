@@ -8,29 +8,12 @@ import { run } from '../scripts/lib/exec.ts';
 import { repoRoot } from '../scripts/lib/paths.ts';
 import { chartOfValuesFile, createValidator, environmentOfFile, type Validator } from '../scripts/lib/validate.ts';
 import { defaultValuesFiles } from '../scripts/validate.ts';
+import { CLASS_CASES, DEFAULT_NOTE, e, type Case, type Expected } from './helpers/bad-values.ts';
 
 const fixtureDir = 'test/fixtures/values';
 
-interface Expected {
-  rule: string;
-  line: number;
-  column: number;
-  path: string;
-  /** Parts of the message that must be there (exact numbers for the rules). */
-  says?: string[];
-}
-
-interface Case {
-  fixture: string;
-  expected: Expected[];
-}
-
-const e = (rule: string, line: number, column: number, path: string, ...says: string[]): Expected => ({ rule, line, column, path, says });
-
-const DEFAULT_NOTE = '[the chart default; set it in this file]';
-
 /** Every fixture, with every diagnostic it must give, in order. */
-const CASES: Case[] = [
+const FIRST_CASES: Case[] = [
   // YAML level: Helm could not read these, or reads something else than the author meant.
   { fixture: 'yaml.malformed.yaml', expected: [e('syntax', 7, 10, '', 'never closed')] },
   { fixture: 'yaml.duplicate-key.yaml', expected: [e('duplicate-key', 8, 3, 'app.replicaCount', 'first defined at 6:3')] },
@@ -102,9 +85,9 @@ const CASES: Case[] = [
   {
     fixture: 'values-prod.quota-too-small.yaml',
     expected: [
-      e('rule/quota-capacity', 48, 5, 'resourceQuota.hard["requests.cpu"]', 'quota requests.cpu 8 cannot hold the release at full scale: it needs 11110m (app 31 pods (HPA max 30 + surge 1): 7750m; helm test (app) 1 pod: 10m; mongodb 3 member(s) (mongod + bootstrap + exporter): 870m'),
-      e('rule/quota-capacity', 50, 5, 'resourceQuota.hard["limits.cpu"]', 'quota limits.cpu 16 cannot hold the release at full scale: it needs 26150m'),
-      e('rule/quota-capacity', 53, 5, 'resourceQuota.hard.pods', 'quota pods 40 cannot hold the release at full scale: it needs 53 (app 31 pods (HPA max 30 + surge 1): 31'),
+      e('rule/quota-capacity', 48, 5, 'resourceQuota.hard["requests.cpu"]', 'quota requests.cpu 8 is below the 11110m the release needs at full scale; raise it to at least 11110m or lower the requests or the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 7750m; the rest: redis 6 pod(s) with exporter: 1650m; mongodb 3 member(s) (mongod + bootstrap + exporter): 870m'),
+      e('rule/quota-capacity', 50, 5, 'resourceQuota.hard["limits.cpu"]', 'quota limits.cpu 16 is below the 26150m the release needs'),
+      e('rule/quota-capacity', 53, 5, 'resourceQuota.hard.pods', 'quota pods 40 is below the 53 the release needs at full scale; raise it to at least 53 or lower the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 31'),
     ],
   },
   { fixture: 'values-prod.pdb-min-available-3.yaml', expected: [e('rule/pdb-satisfiable', 27, 5, 'app.pdb.minAvailable', 'minAvailable 3 needs more than the 3 replica(s)')] },
@@ -112,10 +95,12 @@ const CASES: Case[] = [
   { fixture: 'values-prod.rollout-stuck.yaml', expected: [e('rule/rollout', 26, 5, 'app.strategy.maxSurge', 'both 0')] },
   { fixture: 'values-prod.vpa-auto-with-hpa.yaml', expected: [e('rule/vpa-hpa', 27, 5, 'app.vpa.updateMode', 'updateMode Auto with the HPA on')] },
   { fixture: 'values-prod.no-mongodb.yaml', expected: [e('rule/connection', 30, 3, 'app.connections.mongodb.existingSecret', 'the app has no mongodb', DEFAULT_NOTE)] },
-  { fixture: 'values-dev.request-over-limit.yaml', expected: [e('rule/request-limit', 8, 7, 'app.resources.requests.cpu', 'request 300m exceeds the limit 200m')] },
-  { fixture: 'values-dev.limit-over-limitrange.yaml', expected: [e('rule/limit-range', 12, 7, 'app.resources.limits.memory', 'limit 8Gi exceeds limitRange.max.memory 4Gi')] },
-  { fixture: 'values-dev.jwt-two-sources.yaml', expected: [e('rule/credential-source', 7, 5, 'app.auth.jwtSecret', 'set either jwtSecret or existingSecret, not both')] },
+  { fixture: 'values-dev.request-over-limit.yaml', expected: [e('rule/request-limit', 8, 7, 'app.resources.requests.cpu', 'app.resources.requests.cpu 300m is above app.resources.limits.cpu 200m: Kubernetes refuses a container whose request exceeds its limit')] },
+  { fixture: 'values-dev.limit-over-limitrange.yaml', expected: [e('rule/limit-range', 12, 7, 'app.resources.limits.memory', 'app.resources.limits.memory 8Gi is above limitRange.max.memory 4Gi: the LimitRange admission refuses the pod')] },
+  { fixture: 'values-dev.jwt-two-sources.yaml', expected: [e('rule/credential-source', 7, 5, 'app.auth.jwtSecret', 'app.auth: set either an inline value or existingSecret, not both')] },
 ];
+
+const CASES: Case[] = [...FIRST_CASES, ...CLASS_CASES];
 
 let validator: Validator;
 beforeAll(() => {
@@ -132,10 +117,11 @@ function brief(d: Diagnostic): Expected {
 }
 
 describe('bad values corpus', () => {
-  it('has a table row for every fixture and at least 34 of them', () => {
+  it('has a table row for every fixture, at least 60 of them for the classes of issue 13', () => {
     const files = readdirSync(join(repoRoot, fixtureDir)).filter((f) => f.endsWith('.yaml')).sort();
     expect(files).toEqual(CASES.map((c) => c.fixture).sort());
-    expect(files.length).toBeGreaterThanOrEqual(34);
+    expect(new Set(CASES.map((c) => c.fixture)).size).toBe(CASES.length);
+    expect(CLASS_CASES.length).toBeGreaterThanOrEqual(60);
   });
 
   it.each(CASES)('$fixture', ({ fixture, expected }) => {
@@ -148,7 +134,7 @@ describe('bad values corpus', () => {
       // Only a key that is not in the file carries the note.
       expect(d.message.includes(DEFAULT_NOTE)).toBe(says.includes(DEFAULT_NOTE));
       expect(formatDiagnostic(d)).toBe(`${fixtureDir}/${fixture}:${d.line}:${d.column}  ${d.path || '(root)'}: ${d.message}`);
-      expect(formatDiagnostic(d)).toMatch(/^test\/fixtures\/values\/[^:\s]+\.yaml:\d+:\d+ {2}\S+: \S.*$/);
+      expect(formatDiagnostic(d)).toMatch(/^test\/fixtures\/values\/[^:\s]+\.yaml:\d+:\d+ {2}(\S+|\S*\[".*"\]\S*): \S.*$/);
     });
   });
 
@@ -168,9 +154,12 @@ describe('bad values corpus', () => {
     expect(validator.validate('values/values-staging.yaml', bytes)).toEqual([]);
     const asProd = validator.validate('values/values-staging.yaml', bytes, 'prod');
     expect(asProd.map(brief)).toEqual([
-      { rule: 'profile/prod', line: 79, column: 5, path: 'backup.retention.remoteDays' },
-      { rule: 'profile/prod', line: 60, column: 1, path: 'monitoring.kubeStateMetrics.enabled' },
+      { rule: 'profile/prod', line: 90, column: 5, path: 'backup.retention.remoteDays' },
+      { rule: 'profile/prod', line: 66, column: 1, path: 'monitoring.kubeStateMetrics.enabled' },
       { rule: 'profile/prod', line: 24, column: 5, path: 'app.autoscaling.minReplicas' },
+      // staging's in-cluster Jaeger, and no external backend
+      { rule: 'profile/prod', line: 111, column: 3, path: 'tracing.jaeger.enabled' },
+      { rule: 'profile/prod', line: 107, column: 1, path: 'tracing.exporter.endpoint' },
     ]);
   });
 });

@@ -215,6 +215,20 @@ describe('rules', () => {
     expect(fixture('valid.yaml').diagnostics).toEqual([]);
   });
 
+  it('merge-key: a merge key of a scalar is what it is, where it is (not an alias bomb)', () => {
+    const scalar = inline('app:\n  <<: 3\n  replicaCount: 1\n');
+    expect(brief(scalar.diagnostics)).toEqual([{ rule: 'merge-key', line: 2, column: 7, path: 'app' }]);
+    expect(scalar.diagnostics[0]?.message).toBe('merge key "<<" needs a mapping or an alias of one (&anchor on a mapping), got a number 3; write the keys out, or point "<<" at an anchored mapping');
+    expect(scalar.value).toBeUndefined();
+    const alias = inline('name: &n shop\napp:\n  labels:\n    <<: [*n]\n');
+    expect(brief(alias.diagnostics)).toEqual([{ rule: 'merge-key', line: 4, column: 10, path: 'app.labels' }]);
+    expect(alias.diagnostics[0]?.message).toContain('got a string "shop" (alias *n)');
+    // mappings, aliases of mappings and lists of them merge as before
+    const good = inline('base: &b\n  replicaCount: 2\nextra: &e\n  nodeEnv: x\napp:\n  <<: [*b, *e]\n  image: {}\nother:\n  <<: {a: 1}\n');
+    expect(good.diagnostics).toEqual([]);
+    expect(good.value).toMatchObject({ app: { replicaCount: 2, nodeEnv: 'x', image: {} }, other: { a: 1 } });
+  });
+
   it('multi-document: at the second document marker; the first document is still returned', () => {
     const r = fixture('multi-document.yaml');
     expect(brief(r.diagnostics)).toEqual([{ rule: 'multi-document', line: 4, column: 1, path: '' }]);

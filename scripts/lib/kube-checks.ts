@@ -1,7 +1,8 @@
 // Checks of what the charts render (DESIGN "checks" 3): strict Kubernetes
 // schemas for the oldest and newest supported versions (kubeconform),
-// kube-score, and our Pod Security / NetworkPolicy checks.
-import { readFileSync } from 'node:fs';
+// kube-score, checkov, and our Pod Security / NetworkPolicy checks.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { run } from './exec.ts';
 import type { HelmBinary } from './helm.ts';
@@ -114,6 +115,123 @@ export async function kubeScore(bin: string, manifests: string, valuesFile?: str
   const result = await run(bin, args, { input: manifests });
   const problems = result.stdout.split('\n').filter((line) => /^\[(CRITICAL|WARNING)\]/.test(line));
   return { ok: result.code === 0 && problems.length === 0, summary: `${problems.length} findings`, problems: problems.length ? problems : result.code !== 0 ? [result.stderr.trim()] : [] };
+}
+
+/** checkov's answer for one check on one object (`Kind.namespace.name`). */
+export interface CheckovFinding {
+  check: string;
+  name: string;
+  resource: string;
+  /** the reason of a skip (checkov.io/skip<N>: <check>=<reason>), if any */
+  reason?: string;
+}
+
+export interface CheckovReport extends ToolReport {
+  passed: number;
+  failed: CheckovFinding[];
+  skipped: CheckovFinding[];
+}
+
+/** checkov's placeholder when a skip annotation carries no reason. */
+const CHECKOV_NO_REASON = 'No comment provided';
+
+export function checkovArgs(dir: string): string[] {
+  // No --quiet: it drops the passed and skipped checks, which are counted and whose reasons are checked here.
+  // --skip-download: offline, no guidelines fetched from the vendor.
+  return ['--directory', dir, '--framework', 'kubernetes', '--output', 'json', '--compact', '--skip-download'];
+}
+
+interface CheckovJsonCheck {
+  check_id: string;
+  check_name: string;
+  resource: string;
+  file_path?: string;
+  check_result?: { suppress_comment?: string };
+}
+
+/**
+ * checkov's JSON report → findings per scanned file (keyed by base name). A
+ * failed check is a problem; so is a skip without a written reason. Accepted
+ * findings carry their reason in the chart (charts/common/templates/_checkov.tpl),
+ * never on the command line.
+ */
+export function parseCheckov(stdout: string, files: readonly string[] = []): Map<string, Omit<CheckovReport, 'ok' | 'summary'>> {
+  const json: unknown = JSON.parse(stdout);
+  const reports = (Array.isArray(json) ? json : [json]) as { check_type?: string; results?: Record<string, CheckovJsonCheck[]>; summary?: { passed?: number } }[];
+  const report = reports.find((r) => r.check_type === 'kubernetes') ?? (reports.length === 1 ? reports[0] : undefined);
+  if (!report) throw new Error('no kubernetes report in checkov output');
+  const byFile = new Map<string, Omit<CheckovReport, 'ok' | 'summary'>>();
+  const entry = (c: CheckovJsonCheck) => {
+    const file = basename(c.file_path ?? '');
+    let e = byFile.get(file);
+    if (!e) byFile.set(file, (e = { passed: 0, failed: [], skipped: [], problems: [] }));
+    return e;
+  };
+  for (const file of files) entry({ check_id: '', check_name: '', resource: '', file_path: file });
+  const finding = (c: CheckovJsonCheck): CheckovFinding => {
+    const reason = c.check_result?.suppress_comment?.trim();
+    return { check: c.check_id, name: c.check_name, resource: c.resource, ...(reason && reason !== CHECKOV_NO_REASON ? { reason } : {}) };
+  };
+  for (const c of report.results?.passed_checks ?? []) entry(c).passed++;
+  for (const c of report.results?.failed_checks ?? []) {
+    const f = finding(c);
+    entry(c).failed.push(f);
+    entry(c).problems.push(`${f.check} ${f.resource}: ${f.name}`);
+  }
+  for (const c of report.results?.skipped_checks ?? []) {
+    const f = finding(c);
+    entry(c).skipped.push(f);
+    if (!f.reason) entry(c).problems.push(`${f.check} ${f.resource}: skipped without a reason (${f.name})`);
+  }
+  return byFile;
+}
+
+/**
+ * checkov over several renders (manifests as helm prints them) in one run:
+ * its start-up costs more than a render's scan. One report per render, in order.
+ */
+export async function checkovRenders(bin: string, manifests: readonly string[]): Promise<CheckovReport[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'checkov-'));
+  try {
+    const files = manifests.map((text, i) => {
+      const file = `render-${i}.yaml`;
+      writeFileSync(join(dir, file), text);
+      return file;
+    });
+    const result = await run(bin, checkovArgs(dir), { env: { ...process.env, LOG_LEVEL: 'ERROR' } });
+    let parsed: ReturnType<typeof parseCheckov>;
+    try {
+      parsed = parseCheckov(result.stdout, files);
+    } catch (error) {
+      const problems = [`checkov gave no report: ${(error as Error).message}`, result.stderr.trim()].filter(Boolean);
+      return files.map(() => ({ ok: false, summary: 'checkov gave no report', problems, passed: 0, failed: [], skipped: [] }));
+    }
+    const failedAnywhere = [...parsed.values()].some((r) => r.failed.length > 0);
+    return files.map((file) => {
+      const r = parsed.get(file)!;
+      // Exit 1 = failed checks (listed); anything else non-zero is checkov failing.
+      const crashed = result.code !== 0 && !failedAnywhere;
+      const problems = crashed ? [...r.problems, `checkov exited ${result.code}: ${result.stderr.trim()}`] : r.problems;
+      return {
+        ...r,
+        ok: problems.length === 0 && r.passed + r.failed.length + r.skipped.length > 0,
+        summary: `${r.passed} passed, ${r.failed.length} failed, ${r.skipped.length} skipped with a reason in the chart`,
+        problems: r.passed + r.failed.length + r.skipped.length > 0 ? problems : [...problems, 'checkov checked nothing in this render'],
+      };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** checkov over one render. */
+export async function checkov(bin: string, manifests: string): Promise<CheckovReport> {
+  return (await checkovRenders(bin, [manifests]))[0]!;
+}
+
+/** checkov's pass percentage as it counts it: passed / (passed + failed); skipped checks are in neither. */
+export function checkovPassRate(passed: number, failed: number): number {
+  return passed + failed === 0 ? 100 : (100 * passed) / (passed + failed);
 }
 
 export async function actionlint(bin: string, cwd = repoRoot): Promise<ToolReport> {

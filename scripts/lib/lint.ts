@@ -34,15 +34,37 @@ export function describeTarget(target: LintTarget): string {
   return target.valuesFile ? `${target.chart} + ${relative(repoRoot, target.valuesFile)}` : target.chart;
 }
 
+/**
+ * The verdict of one helm lint run. Helm 4 lints a template `fail` as
+ * `level=INFO msg="funcMap fail" message="..."` (Helm 3: `[INFO] Fail: ...`)
+ * and still reports "0 chart(s) failed" with exit code 0: such a line is a failure here,
+ * whatever helm's exit code, and its message is the detail.
+ */
+export function lintVerdict(code: number, stdout: string, stderr: string): { ok: boolean; detail: string } {
+  const lines = `${stdout}\n${stderr}`.split('\n');
+  const fails = [
+    ...new Set(
+      lines.flatMap((line) => {
+        // Helm 4: level=INFO msg="funcMap fail" message="..."; Helm 3: engine.go:NNN: [INFO] Fail: ...
+        if (/msg="?funcMap fail"?/.test(line)) {
+          const message = /message="((?:[^"\\]|\\.)*)"/.exec(line)?.[1];
+          return [`[ERROR] template fail: ${message ? message.replace(/\\"/g, '"') : line.trim()}`];
+        }
+        const v3 = /\[INFO\] Fail: (.*)$/.exec(line);
+        return v3 ? [`[ERROR] template fail: ${v3[1]}`] : [];
+      }),
+    ),
+  ];
+  const problems = lines.filter((line) => /\[(ERROR|WARNING)\]|^Error/.test(line));
+  const detail = [...fails, ...problems].join('\n');
+  return { ok: code === 0 && fails.length === 0, detail: detail || stderr.trim() };
+}
+
 export async function helmLint(helm: HelmBinary, target: LintTarget): Promise<CheckResult> {
   const args = ['lint', '--strict', chartDir(target.chart)];
   if (target.valuesFile) args.push('--values', target.valuesFile);
   const result = await run(helm.path, args);
-  const problems = `${result.stdout}\n${result.stderr}`
-    .split('\n')
-    .filter((line) => /\[(ERROR|WARNING)\]|^Error/.test(line))
-    .join('\n');
-  return { name: `helm ${helm.version} lint ${describeTarget(target)}`, ok: result.code === 0, detail: problems || result.stderr.trim() };
+  return { name: `helm ${helm.version} lint ${describeTarget(target)}`, ...lintVerdict(result.code, result.stdout, result.stderr) };
 }
 
 /** Runs tasks with at most `limit` at once (2 cores here: helm is CPU-bound). */

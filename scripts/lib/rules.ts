@@ -2,6 +2,8 @@
 // Each rule is a pure function: values in, findings (key path + message) out.
 import type { PathSegment } from './diagnostics.ts';
 import { formatCpu, formatMemory, parseCpu, parseMemory, resolveSurge } from './quantity.ts';
+import { longestGapMinutes, parseCron } from './cron.ts';
+import { ruleConstant, ruleMessage, type RuleId } from './rule-table.ts';
 import { isPlainObject, type Values } from './values.ts';
 
 export interface Finding {
@@ -70,7 +72,10 @@ function enabled(values: Values, component: string): Values | undefined {
 }
 
 /** The pods of the helm test hooks; counted as running beside everything at full scale. */
-const APP_TEST_POD: Resources = { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } };
+const APP_TEST_POD: Resources = {
+  requests: { cpu: `${ruleConstant('quota-capacity', 'testPodRequestsMillicores') as number}m`, memory: String(ruleConstant('quota-capacity', 'testPodRequestsBytes')) },
+  limits: { cpu: `${ruleConstant('quota-capacity', 'testPodLimitsMillicores') as number}m`, memory: String(ruleConstant('quota-capacity', 'testPodLimitsBytes')) },
+};
 
 /**
  * Full-scale demand of every workload the umbrella can run, from the same
@@ -144,34 +149,197 @@ export function workloadDemands(values: Values): Demand[] {
   return demands;
 }
 
-const QUOTA_CHECKS = [
-  { key: 'requests.cpu', of: (d: Demand) => d.requestsCpu, parse: parseCpu, format: formatCpu },
-  { key: 'requests.memory', of: (d: Demand) => d.requestsMemory, parse: parseMemory, format: formatMemory },
-  { key: 'limits.cpu', of: (d: Demand) => d.limitsCpu, parse: parseCpu, format: formatCpu },
-  { key: 'limits.memory', of: (d: Demand) => d.limitsMemory, parse: parseMemory, format: formatMemory },
-  { key: 'pods', of: (d: Demand) => d.pods, parse: (v: string | number) => Number(v), format: String },
-] as const;
+/** What the release creates of each kind a ResourceQuota counts, per component. */
+export interface ObjectDemand {
+  component: string;
+  services: number;
+  secrets: number;
+  configmaps: number;
+  persistentvolumeclaims: number;
+  /** bytes of PVC storage requests */
+  storage: number;
+  explain: string;
+}
 
-/** The ResourceQuota must hold every workload at full scale, rollout surge included. */
+/** Helm keeps each revision of a release as a Secret in its namespace: `helm upgrade --history-max` defaults to 10. */
+export const HELM_HISTORY_SECRETS = ruleConstant('quota-capacity', 'helmHistory') as number;
+
+/**
+ * Objects the release creates, from the same values the templates read
+ * (test/quota-demand.test.ts proves it against helm's render), plus what
+ * the namespace holds besides: the Secrets the values name (created by you
+ * first), helm's release history, and the kube-root-ca.crt ConfigMap every
+ * namespace gets.
+ */
+export function objectDemands(values: Values): ObjectDemand[] {
+  const demands: ObjectDemand[] = [];
+  const add = (component: string, counts: Partial<Omit<ObjectDemand, 'component' | 'explain'>>, explain: string) =>
+    demands.push({ component, services: 0, secrets: 0, configmaps: 0, persistentvolumeclaims: 0, storage: 0, ...counts, explain });
+  const existing = new Set<string>();
+  const named = (name: unknown) => {
+    if (typeof name === 'string' && name) existing.add(name);
+    return Boolean(name);
+  };
+  const app = enabled(values, 'app');
+  if (app) {
+    const generated = !named(get(app, ['auth', 'existingSecret']));
+    named(get(app, ['connections', 'mongodb', 'existingSecret']));
+    named(get(app, ['connections', 'redis', 'existingSecret']));
+    add('app', { services: 1, secrets: generated ? 1 : 0 }, 'app');
+  }
+  const mongodb = enabled(values, 'mongodb');
+  if (mongodb) {
+    const generated = !named(get(values, ['global', 'mongodb', 'existingSecret']));
+    const metrics = get(mongodb, ['metrics', 'enabled']) === true;
+    const persistent = get(mongodb, ['persistence', 'enabled']) === true;
+    const members = mongodb.replicaCount as number;
+    add(
+      'mongodb',
+      {
+        services: 2 + (metrics ? 1 : 0),
+        secrets: generated ? 1 : 0,
+        configmaps: 2,
+        persistentvolumeclaims: persistent ? members : 0,
+        storage: persistent ? members * parseMemory(get(mongodb, ['persistence', 'size']) as string) : 0,
+      },
+      'mongodb',
+    );
+  }
+  const redis = enabled(values, 'redis');
+  if (redis) {
+    const generated = !named(get(values, ['global', 'redis', 'existingSecret']));
+    const metrics = get(redis, ['metrics', 'enabled']) === true;
+    const persistent = get(redis, ['persistence', 'enabled']) === true;
+    const cluster = redis.cluster as { masters: number; replicasPerMaster: number };
+    const pods = redis.architecture === 'cluster' ? cluster.masters * (1 + cluster.replicasPerMaster) : 1;
+    add(
+      'redis',
+      {
+        services: 2 + (metrics ? 1 : 0),
+        secrets: generated ? 1 : 0,
+        configmaps: 3,
+        persistentvolumeclaims: persistent ? pods : 0,
+        storage: persistent ? pods * parseMemory(get(redis, ['persistence', 'size']) as string) : 0,
+      },
+      'redis',
+    );
+  }
+  const monitoring = enabled(values, 'monitoring');
+  if (monitoring) {
+    named(get(monitoring, ['alertmanager', 'existingSecret']));
+    if (monitoring.mode === 'standalone') {
+      const generated = !named(get(monitoring, ['grafana', 'admin', 'existingSecret']));
+      const persistent = get(monitoring, ['prometheus', 'persistence', 'enabled']) === true;
+      add(
+        'monitoring',
+        {
+          services: 4,
+          secrets: generated ? 1 : 0,
+          configmaps: 4,
+          persistentvolumeclaims: persistent ? 1 : 0,
+          storage: persistent ? parseMemory(get(monitoring, ['prometheus', 'persistence', 'size']) as string) : 0,
+        },
+        'monitoring (Prometheus, Alertmanager, Grafana)',
+      );
+    } else {
+      add('monitoring', { configmaps: 1 }, 'monitoring (operator mode: the dashboards ConfigMap)');
+    }
+  }
+  const backup = enabled(values, 'backup');
+  if (backup) {
+    const storage = backup.storage as { existingSecret: string; accessKeyId: string; secretAccessKey: string };
+    const inline = !named(storage.existingSecret) && Boolean(storage.accessKeyId || storage.secretAccessKey);
+    named(get(backup, ['restore', 'existingSecret']));
+    const claim = !get(backup, ['persistence', 'existingClaim']);
+    add(
+      'backup',
+      {
+        secrets: inline ? 1 : 0,
+        configmaps: 1,
+        persistentvolumeclaims: claim ? 1 : 0,
+        storage: claim ? parseMemory(get(backup, ['persistence', 'size']) as string) : 0,
+      },
+      'backup',
+    );
+  }
+  const tracing = enabled(values, 'tracing');
+  if (tracing) {
+    const jaeger = get(tracing, ['jaeger', 'enabled']) === true;
+    const badger = jaeger && get(tracing, ['jaeger', 'storage', 'type']) === 'badger';
+    add(
+      'tracing',
+      {
+        services: jaeger ? 2 : 1,
+        configmaps: jaeger ? 2 : 1,
+        persistentvolumeclaims: badger ? 1 : 0,
+        storage: badger ? parseMemory(get(tracing, ['jaeger', 'storage', 'size']) as string) : 0,
+      },
+      jaeger ? 'tracing (collector, Jaeger)' : 'tracing (collector)',
+    );
+  }
+  add('namespace', { secrets: existing.size + HELM_HISTORY_SECRETS, configmaps: 1 }, `the namespace (${existing.size} existing Secret(s) the values name, ${HELM_HISTORY_SECRETS} helm release revisions, kube-root-ca.crt)`);
+  return demands;
+}
+
+interface QuotaCheck {
+  key: string;
+  amount: (values: Values) => { part: string; amount: number }[];
+  parse: (v: string | number) => number;
+  format: (n: number) => string;
+}
+
+const count = (v: string | number) => Number(v);
+
+function byPods(of: (d: Demand) => number) {
+  return (values: Values) => workloadDemands(values).map((d) => ({ part: d.explain, amount: of(d) }));
+}
+
+function byObjects(of: (d: ObjectDemand) => number) {
+  return (values: Values) => objectDemands(values).map((d) => ({ part: d.explain, amount: of(d) }));
+}
+
+const QUOTA_CHECKS: QuotaCheck[] = [
+  { key: 'requests.cpu', amount: byPods((d) => d.requestsCpu), parse: parseCpu, format: formatCpu },
+  { key: 'requests.memory', amount: byPods((d) => d.requestsMemory), parse: parseMemory, format: formatMemory },
+  { key: 'limits.cpu', amount: byPods((d) => d.limitsCpu), parse: parseCpu, format: formatCpu },
+  { key: 'limits.memory', amount: byPods((d) => d.limitsMemory), parse: parseMemory, format: formatMemory },
+  { key: 'pods', amount: byPods((d) => d.pods), parse: count, format: String },
+  { key: 'services', amount: byObjects((d) => d.services), parse: count, format: String },
+  { key: 'secrets', amount: byObjects((d) => d.secrets), parse: count, format: String },
+  { key: 'configmaps', amount: byObjects((d) => d.configmaps), parse: count, format: String },
+  { key: 'persistentvolumeclaims', amount: byObjects((d) => d.persistentvolumeclaims), parse: count, format: String },
+  { key: 'requests.storage', amount: byObjects((d) => d.storage), parse: parseMemory, format: formatMemory },
+];
+
+/**
+ * The ResourceQuota must hold every workload at full scale (rollout surge,
+ * jobs and test pods included) and every object the release creates: the
+ * API server refuses whatever goes over. The message says the cause first
+ * (needed vs allowed, the biggest part), then the rest.
+ */
 export const quotaHoldsWorkloads: Rule = (values) => {
   const quota = values.resourceQuota as { enabled: boolean; hard: Record<string, string | number> } | undefined;
   if (!quota?.enabled) return [];
-  const demands = workloadDemands(values);
   const findings: Finding[] = [];
   for (const check of QUOTA_CHECKS) {
     const hard = quota.hard[check.key];
     if (hard === undefined) continue;
-    const needed = demands.reduce((sum, d) => sum + check.of(d), 0);
+    const parts = check.amount(values).filter((p) => p.amount > 0).sort((a, b) => b.amount - a.amount);
+    const needed = parts.reduce((sum, p) => sum + p.amount, 0);
     const allowed = check.parse(hard);
-    if (needed > allowed) {
-      findings.push({
-        path: ['resourceQuota', 'hard', check.key],
-        rule: 'quota-capacity',
-        message: `quota ${check.key} ${hard} cannot hold the release at full scale: it needs ${check.format(needed)} (${demands
-          .map((d) => `${d.explain}: ${check.format(check.of(d))}`)
-          .join('; ')})`,
-      });
-    }
+    if (needed <= allowed) continue;
+    const [biggest, ...rest] = parts;
+    const fixes = ruleConstant('quota-capacity', 'fixes') as Record<string, string>;
+    findings.push(
+      shared('quota-capacity', ['resourceQuota', 'hard', check.key], {
+        key: check.key,
+        hard,
+        needed: check.format(needed),
+        fix: fixes[check.key] ?? '',
+        biggest: `${biggest?.part}: ${check.format(biggest?.amount ?? 0)}`,
+        rest: rest.length ? `; the rest: ${rest.map((p) => `${p.part}: ${check.format(p.amount)}`).join('; ')}` : '',
+      }),
+    );
   }
   return findings;
 };
@@ -185,26 +353,18 @@ export const pdbSatisfiable: Rule = (values) => {
   const minimum = autoscaling.enabled ? autoscaling.minReplicas : (app.replicaCount as number);
   if (pdb.minAvailable < minimum) return [];
   return [
-    {
-      path: ['app', 'pdb', 'minAvailable'],
-      rule: 'pdb-satisfiable',
-      message: `minAvailable ${pdb.minAvailable} needs more than the ${minimum} replica(s) the app may run (${
-        autoscaling.enabled ? 'autoscaling.minReplicas' : 'replicaCount'
-      }): such a PDB blocks every node drain, so the chart leaves it out; lower minAvailable or raise the replicas`,
-    },
+    shared('pdb-satisfiable', ['app', 'pdb', 'minAvailable'], {
+      minAvailable: pdb.minAvailable,
+      minimum,
+      source: autoscaling.enabled ? 'autoscaling.minReplicas' : 'replicaCount',
+    }),
   ];
 };
 
 export const hpaRange: Rule = (values) => {
   const autoscaling = get(values, ['app', 'autoscaling']) as { enabled: boolean; minReplicas: number; maxReplicas: number } | undefined;
   if (!autoscaling?.enabled || autoscaling.minReplicas <= autoscaling.maxReplicas) return [];
-  return [
-    {
-      path: ['app', 'autoscaling', 'maxReplicas'],
-      rule: 'hpa-range',
-      message: `maxReplicas ${autoscaling.maxReplicas} is below minReplicas ${autoscaling.minReplicas}`,
-    },
-  ];
+  return [shared('hpa-range', ['app', 'autoscaling', 'maxReplicas'], { max: autoscaling.maxReplicas, min: autoscaling.minReplicas })];
 };
 
 export const rolloutCanProgress: Rule = (values) => {
@@ -212,7 +372,7 @@ export const rolloutCanProgress: Rule = (values) => {
   if (!strategy) return [];
   const zero = (v: number | string) => v === 0 || v === '0%' || v === '0';
   if (!zero(strategy.maxSurge) || !zero(strategy.maxUnavailable)) return [];
-  return [{ path: ['app', 'strategy', 'maxSurge'], rule: 'rollout', message: 'maxSurge and maxUnavailable are both 0: a rollout can never progress' }];
+  return [shared('rollout', ['app', 'strategy', 'maxSurge'], {})];
 };
 
 /** VPA in Auto (or Recreate/Initial) resizes pods the HPA scales on the same metrics: they fight. */
@@ -221,13 +381,7 @@ export const vpaWithHpa: Rule = (values) => {
   const vpa = app?.vpa as { enabled: boolean; updateMode: string } | undefined;
   const hpa = app?.autoscaling as { enabled: boolean } | undefined;
   if (!vpa?.enabled || !hpa?.enabled || vpa.updateMode === 'Off') return [];
-  return [
-    {
-      path: ['app', 'vpa', 'updateMode'],
-      rule: 'vpa-hpa',
-      message: `updateMode ${vpa.updateMode} with the HPA on: both act on CPU and memory and fight; use "Off" (recommendations only) or turn autoscaling off`,
-    },
-  ];
+  return [shared('vpa-hpa', ['app', 'vpa', 'updateMode'], { mode: vpa.updateMode })];
 };
 
 /** The app needs a MongoDB and a Redis: this release's chart, or an existing Secret with the URL. */
@@ -239,37 +393,36 @@ export const connectionsResolvable: Rule = (values) => {
     const inRelease = enabled(values, component) !== undefined;
     const existing = get(app, ['connections', component, 'existingSecret']);
     if (!inRelease && !existing) {
-      findings.push({
-        path: ['app', 'connections', component, 'existingSecret'],
-        rule: 'connection',
-        message: `the app has no ${component}: this release does not run one, so name an existing Secret holding the connection string`,
-      });
+      findings.push(shared('connection', ['app', 'connections', component, 'existingSecret'], { component }));
     }
   }
   return findings;
 };
 
-export const credentialsSingleSource: Rule = (values) => {
-  const auth = get(values, ['app', 'auth']) as { jwtSecret?: string; existingSecret?: string } | undefined;
-  if (!auth?.jwtSecret || !auth.existingSecret) return [];
-  return [{ path: ['app', 'auth', 'jwtSecret'], rule: 'credential-source', message: 'set either jwtSecret or existingSecret, not both' }];
-};
-
-/** Containers must fit the namespace LimitRange max, or the API server refuses the pods. */
+/** Every container's limits must fit the namespace LimitRange max, or the API server refuses the pods (common.rules.withinLimitRange). */
 export const limitRangeFits: Rule = (values) => {
   const range = values.limitRange as { enabled: boolean; max: { cpu: string | number; memory: string } } | undefined;
-  const limits = get(values, ['app', 'resources', 'limits']) as { cpu: string | number; memory: string } | undefined;
-  if (!range?.enabled || !limits || get(values, ['app', 'enabled']) === false) return [];
+  if (!range?.enabled) return [];
   const findings: Finding[] = [];
-  if (parseCpu(limits.cpu) > parseCpu(range.max.cpu)) {
-    findings.push({ path: ['app', 'resources', 'limits', 'cpu'], rule: 'limit-range', message: `limit ${limits.cpu} exceeds limitRange.max.cpu ${range.max.cpu}` });
+  const amounts = range as unknown as Record<string, Record<string, string | number>>;
+  for (const [lower, upper] of [['defaultRequest', 'default'], ['default', 'max']] as const) {
+    for (const resource of ['cpu', 'memory'] as const) {
+      const value = amounts[lower]?.[resource];
+      const bound = amounts[upper]?.[resource];
+      if (value === undefined || bound === undefined) continue;
+      const read = resource === 'cpu' ? parseCpu : parseMemory;
+      if (read(value) > read(bound)) findings.push(shared('limit-range-order', ['limitRange', lower, resource], { lower, upper, resource, value, bound }));
+    }
   }
-  if (parseMemory(limits.memory) > parseMemory(range.max.memory)) {
-    findings.push({
-      path: ['app', 'resources', 'limits', 'memory'],
-      rule: 'limit-range',
-      message: `limit ${limits.memory} exceeds limitRange.max.memory ${range.max.memory}`,
-    });
+  for (const { path, pair } of resourcePairs(values)) {
+    for (const resource of ['cpu', 'memory'] as const) {
+      const limit = pair.limits[resource] as string | number | undefined;
+      if (limit === undefined) continue;
+      const read = resource === 'cpu' ? parseCpu : parseMemory;
+      if (read(limit) > read(range.max[resource])) {
+        findings.push(shared('limit-range', [...path, 'limits', resource], { path: path.join('.'), resource, limit, max: range.max[resource] }));
+      }
+    }
   }
   return findings;
 };
@@ -287,20 +440,14 @@ export const monitoringTargetsMatch: Rule = (values) => {
     const scraped = get(monitoring, ['targets', component, 'enabled']) === true;
     const runs = enabled(values, component) !== undefined;
     if (scraped !== runs) {
-      findings.push({
-        path: ['monitoring', 'targets', component, 'enabled'],
-        rule: 'monitoring-targets',
-        message: `is ${scraped} but ${component}.enabled is ${runs}: set them alike`,
-      });
+      findings.push(shared('monitoring-targets', ['monitoring', 'targets', component, 'enabled'], { component, scraped: String(scraped), runs: String(runs) }));
     }
   }
-  const tracing = enabled(values, 'tracing');
-  const jaeger = tracing !== undefined && get(tracing, ['jaeger', 'enabled']) === true;
-  for (const [key, runs, what] of [['enabled', tracing !== undefined, 'tracing.enabled'], ['jaeger', jaeger, 'tracing.enabled and tracing.jaeger.enabled']] as const) {
-    const set = get(monitoring, ['targets', 'tracing', key]) === true;
-    if (set !== runs) {
-      findings.push({ path: ['monitoring', 'targets', 'tracing', key], rule: 'monitoring-targets', message: `is ${set} but ${what} is ${runs}: set them alike` });
-    }
+  // the collector's scrape job and alerts (charts/tracing)
+  const scraped = get(monitoring, ['targets', 'tracing', 'enabled']) === true;
+  const runs = enabled(values, 'tracing') !== undefined;
+  if (scraped !== runs) {
+    findings.push(shared('monitoring-targets', ['monitoring', 'targets', 'tracing', 'enabled'], { component: 'tracing', scraped: String(scraped), runs: String(runs) }));
   }
   return findings;
 };
@@ -312,22 +459,22 @@ export const backupMatchesDatabases: Rule = (values) => {
   const findings: Finding[] = [];
   const mongodb = enabled(values, 'mongodb');
   if (!mongodb) {
-    findings.push({ path: ['backup', 'enabled'], rule: 'backup-target', message: 'backups need this release\'s MongoDB (mongodb.enabled is false)' });
+    findings.push(shared('backup-target', ['backup', 'enabled'], { problem: "backups need this release's MongoDB (mongodb.enabled is false)" }));
   } else if (get(backup, ['mongodb', 'architecture']) !== mongodb.architecture) {
-    findings.push({
-      path: ['backup', 'mongodb', 'architecture'],
-      rule: 'backup-target',
-      message: `is ${String(get(backup, ['mongodb', 'architecture']))} but mongodb.architecture is ${String(mongodb.architecture)}: oplog dumps and incremental backups depend on it`,
-    });
+    findings.push(
+      shared('backup-target', ['backup', 'mongodb', 'architecture'], {
+        problem: `backup.mongodb.architecture is ${String(get(backup, ['mongodb', 'architecture']))} but mongodb.architecture is ${String(mongodb.architecture)} (oplog dumps and incremental backups depend on it)`,
+      }),
+    );
   }
   if (get(backup, ['redis', 'rdbCopy', 'enabled']) === true) {
     const redis = enabled(values, 'redis');
     if (!redis || get(redis, ['networkPolicy', 'allowBackup']) !== true) {
-      findings.push({
-        path: ['backup', 'redis', 'rdbCopy', 'enabled'],
-        rule: 'backup-target',
-        message: 'the Redis RDB copy needs redis.enabled and redis.networkPolicy.allowBackup (Redis admits the backup pods only then)',
-      });
+      findings.push(
+        shared('backup-target', ['backup', 'redis', 'rdbCopy', 'enabled'], {
+          problem: 'the Redis RDB copy needs redis.enabled and redis.networkPolicy.allowBackup (Redis admits the backup pods only then)',
+        }),
+      );
     }
   }
   return findings;
@@ -336,25 +483,180 @@ export const backupMatchesDatabases: Rule = (values) => {
 
 
 
-/** Kubernetes rejects a container whose request exceeds its limit. */
+const COMPONENTS = ['app', 'mongodb', 'redis', 'monitoring', 'backup', 'tracing'] as const;
+
+function shared(id: RuleId, path: PathSegment[], args: Record<string, string | number>): Finding {
+  return { path, rule: id, message: ruleMessage(id, args) };
+}
+
+/**
+ * Kubernetes refuses a container whose request exceeds its limit: every
+ * requests/limits pair of every enabled component (every container), as
+ * common.rules.requestsWithinLimits walks them in the templates.
+ */
 export const requestsWithinLimits: Rule = (values) => {
-  const resources = get(values, ['app', 'resources']) as Resources | undefined;
-  if (!resources) return [];
   const findings: Finding[] = [];
-  if (parseCpu(resources.requests.cpu) > parseCpu(resources.limits.cpu)) {
-    findings.push({ path: ['app', 'resources', 'requests', 'cpu'], rule: 'request-limit', message: `request ${resources.requests.cpu} exceeds the limit ${resources.limits.cpu}` });
-  }
-  if (parseMemory(resources.requests.memory) > parseMemory(resources.limits.memory)) {
-    findings.push({
-      path: ['app', 'resources', 'requests', 'memory'],
-      rule: 'request-limit',
-      message: `request ${resources.requests.memory} exceeds the limit ${resources.limits.memory}`,
-    });
+  for (const { path, pair } of resourcePairs(values)) {
+    for (const resource of ['cpu', 'memory'] as const) {
+      const request = pair.requests[resource] as string | number | undefined;
+      const limit = pair.limits[resource] as string | number | undefined;
+      if (request === undefined || limit === undefined) continue;
+      const read = resource === 'cpu' ? parseCpu : parseMemory;
+      if (read(request) > read(limit)) {
+        findings.push(shared('request-limit', [...path, 'requests', resource], { path: path.join('.'), resource, request, limit }));
+      }
+    }
   }
   return findings;
 };
 
+/** Every requests/limits pair of every enabled component (every container), in the order the templates walk them (sorted keys). */
+function resourcePairs(values: Values): { path: string[]; pair: { requests: Values; limits: Values } }[] {
+  const pairs: { path: string[]; pair: { requests: Values; limits: Values } }[] = [];
+  const walk = (node: Values, path: string[]): void => {
+    for (const key of Object.keys(node).sort()) {
+      const value = node[key];
+      if (!isPlainObject(value)) continue;
+      if (isPlainObject(value.requests) && isPlainObject(value.limits)) pairs.push({ path: [...path, key], pair: { requests: value.requests, limits: value.limits } });
+      else walk(value, [...path, key]);
+    }
+  };
+  for (const component of COMPONENTS) {
+    const chart = enabled(values, component);
+    if (chart) walk(chart, [component]);
+  }
+  return pairs;
+}
+
+/** One source per credential: an inline value beside an existingSecret (common.secrets.checkSingleSource). */
+export const credentialsSingleSource: Rule = (values) => {
+  const findings: Finding[] = [];
+  const check = (component: string, label: string, inlinePath: PathSegment[], existing: unknown): void => {
+    if (!enabled(values, component)) return;
+    if (get(values, inlinePath) && existing) findings.push(shared('credential-source', inlinePath, { path: label }));
+  };
+  check('app', 'app.auth', ['app', 'auth', 'jwtSecret'], get(values, ['app', 'auth', 'existingSecret']));
+  check('backup', 'backup.storage', ['backup', 'storage', 'accessKeyId'], get(values, ['backup', 'storage', 'existingSecret']));
+  const mongoSecret = get(values, ['global', 'mongodb', 'existingSecret']);
+  for (const key of ['rootPassword', 'password', 'metricsPassword', 'backupPassword', 'replicaSetKey']) {
+    check('mongodb', `mongodb.auth.${key}`, ['mongodb', 'auth', key], mongoSecret);
+  }
+  if (enabled(values, 'monitoring')?.mode === 'standalone') {
+    check('monitoring', 'monitoring.grafana.admin', ['monitoring', 'grafana', 'admin', 'password'], get(values, ['monitoring', 'grafana', 'admin', 'existingSecret']));
+  }
+  check('redis', 'redis.auth.password', ['redis', 'auth', 'password'], get(values, ['global', 'redis', 'existingSecret']));
+  return findings;
+};
+
+/** Bytes of a redis.conf size (k/m/g powers of 1000, kb/mb/gb of 1024) or a Kubernetes quantity, as redis.bytes reads them. */
+export function parseRedisBytes(size: string | number): number {
+  const match = /^([0-9.]+)(kb|mb|gb|k|m|g)$/i.exec(String(size));
+  if (!match) return parseMemory(size);
+  const factors: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, kb: 2 ** 10, mb: 2 ** 20, gb: 2 ** 30 };
+  return Number(match[1]) * (factors[(match[2] as string).toLowerCase()] as number);
+}
+
+/** redis counts only its dataset against maxmemory: the rest of the limit is for buffers and fork copy-on-write. */
+export const redisMaxmemory: Rule = (values) => {
+  const redis = enabled(values, 'redis');
+  if (!redis) return [];
+  const maxmemory = get(redis, ['config', 'maxmemory']) as string;
+  const limit = get(redis, ['resources', 'limits', 'memory']) as string;
+  const percent = ruleConstant('redis-maxmemory', 'percent') as number;
+  if (parseRedisBytes(maxmemory) <= (parseMemory(limit) * percent) / 100) return [];
+  return [shared('redis-maxmemory', ['redis', 'config', 'maxmemory'], { maxmemory, limit })];
+};
+
+/** The WiredTiger cache is only part of what mongod holds in memory. */
+export const mongodbCacheFits: Rule = (values) => {
+  const mongodb = enabled(values, 'mongodb');
+  if (!mongodb) return [];
+  const cache = mongodb.wiredTigerCacheSizeGB as number;
+  const limit = get(mongodb, ['resources', 'limits', 'memory']) as string;
+  const percent = ruleConstant('mongodb-cache', 'percent') as number;
+  if (cache * 2 ** 30 <= (parseMemory(limit) * percent) / 100) return [];
+  return [shared('mongodb-cache', ['mongodb', 'wiredTigerCacheSizeGB'], { cache, limit })];
+};
+
+/** Prometheus sizes (retention.size) are powers of 1024: KB, MB, GB, ... */
+export function parsePrometheusBytes(size: string): number {
+  const match = /^([0-9]+)(B|KB|MB|GB|TB|PB|EB)$/.exec(size);
+  if (!match) throw new Error(`not a Prometheus size: ${size}`);
+  const power = ['B', 'KB', 'MB', 'GB', 'TB', 'PB', 'EB'].indexOf(match[2] as string);
+  return Number(match[1]) * 1024 ** power;
+}
+
+/** Prometheus' size-based retention does not count the WAL and head block: it must leave room on the volume. */
+export const prometheusRetentionFits: Rule = (values) => {
+  const monitoring = enabled(values, 'monitoring');
+  if (!monitoring || monitoring.mode !== 'standalone') return [];
+  const size = get(monitoring, ['prometheus', 'retention', 'size']) as string;
+  if (!size) return [];
+  const volume = get(monitoring, ['prometheus', 'persistence', 'size']) as string;
+  const percent = ruleConstant('prometheus-retention-size', 'percent') as number;
+  if (parsePrometheusBytes(size) <= (parseMemory(volume) * percent) / 100) return [];
+  return [shared('prometheus-retention-size', ['monitoring', 'prometheus', 'retention', 'size'], { size, volume })];
+};
+
+/** The backup-age alert must outlast the longest gap between two full backups, or it fires between healthy runs. */
+export const backupAlertAge: Rule = (values) => {
+  const backup = enabled(values, 'backup');
+  const monitoring = enabled(values, 'monitoring');
+  if (!backup || !monitoring) return [];
+  const schedule = backup.schedule as string;
+  const hours = get(monitoring, ['alerts', 'backup', 'maxAgeHours']) as number;
+  let gap: number;
+  try {
+    gap = longestGapMinutes(parseCron(schedule));
+  } catch {
+    return []; // the schema reports the schedule itself
+  }
+  if (hours * 60 > gap) return [];
+  return [shared('backup-alert-age', ['monitoring', 'alerts', 'backup', 'maxAgeHours'], { hours, schedule, gap: gap === Infinity ? -1 : gap })];
+};
+
+/** Alertmanager receivers take their secrets as files from alertmanager.existingSecret, never inline (monitoring.alertmanagerConfig). */
+export const alertmanagerNoInlineCredentials: Rule = (values) => {
+  const monitoring = enabled(values, 'monitoring');
+  const config = get(monitoring, ['alertmanager', 'config']);
+  if (!monitoring || !isPlainObject(config)) return [];
+  const globalKeys = ruleConstant('alertmanager-inline-credential', 'globalKeys') as readonly string[];
+  const receiverKeys = ruleConstant('alertmanager-inline-credential', 'receiverKeys') as readonly string[];
+  const base: PathSegment[] = ['monitoring', 'alertmanager', 'config'];
+  const findings: Finding[] = [];
+  for (const key of Object.keys(isPlainObject(config.global) ? config.global : {}).sort()) {
+    if (globalKeys.includes(key)) findings.push(shared('alertmanager-inline-credential', [...base, 'global', key], { path: `global.${key}`, key }));
+  }
+  const walk = (node: Values, path: PathSegment[], label: string): void => {
+    for (const key of Object.keys(node).sort()) {
+      const value = node[key];
+      if (isPlainObject(value)) walk(value, [...path, key], `${label}.${key}`);
+      else if (receiverKeys.includes(key)) findings.push(shared('alertmanager-inline-credential', [...path, key], { path: `${label}.${key}`, key }));
+    }
+  };
+  const receivers = Array.isArray(config.receivers) ? config.receivers : [];
+  receivers.forEach((receiver: unknown, i: number) => {
+    if (!isPlainObject(receiver)) return;
+    for (const kind of Object.keys(receiver).sort()) {
+      const configs = receiver[kind];
+      if (!Array.isArray(configs)) continue;
+      configs.forEach((item: unknown, j: number) => {
+        if (isPlainObject(item)) walk(item, [...base, 'receivers', i, kind, j], `receivers[${i}].${kind}[${j}]`);
+      });
+    }
+  });
+  return findings;
+};
+
+/** The app's default OTLP endpoint is this release's collector: it must run (charts/tracing). */
+export const appTracingCollector: Rule = (values) => {
+  const app = enabled(values, 'app');
+  if (!app || get(app, ['tracing', 'enabled']) !== true || get(app, ['tracing', 'endpoint'])) return [];
+  return enabled(values, 'tracing') ? [] : [shared('tracing-collector', ['app', 'tracing', 'enabled'], {})];
+};
+
 export const RULES: Rule[] = [
+  appTracingCollector,
   backupMatchesDatabases,
   monitoringTargetsMatch,
   quotaHoldsWorkloads,
@@ -366,6 +668,11 @@ export const RULES: Rule[] = [
   credentialsSingleSource,
   limitRangeFits,
   requestsWithinLimits,
+  redisMaxmemory,
+  mongodbCacheFits,
+  prometheusRetentionFits,
+  backupAlertAge,
+  alertmanagerNoInlineCredentials,
 ];
 
 export function checkRules(values: Values, rules: Rule[] = RULES): Finding[] {

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { cronPattern } from './cron.ts';
 import { schemasDir } from './paths.ts';
 
 export type JsonSchema = { [key: string]: unknown };
@@ -19,12 +20,32 @@ export function loadSchemaSources(dir = schemasDir): SchemaSources {
       const rel = sub ? `${sub}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(rel);
       else if (entry.name.endsWith('.schema.yaml')) {
-        documents.set(rel, parse(readFileSync(join(dir, rel), 'utf8')) as JsonSchema);
+        documents.set(rel, withGeneratedPatterns(parse(readFileSync(join(dir, rel), 'utf8'))) as JsonSchema);
       }
     }
   };
   walk('');
   return { documents };
+}
+
+/** Patterns generated from a grammar in code (`x-generated-pattern: cron`), so the schema and the parser share one source. */
+const GENERATED_PATTERNS: Record<string, () => string> = { cron: cronPattern };
+
+function withGeneratedPatterns(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withGeneratedPatterns);
+  if (node === null || typeof node !== 'object') return node;
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'x-generated-pattern') {
+      const make = GENERATED_PATTERNS[String(value)];
+      if (!make) throw new Error(`x-generated-pattern: unknown grammar ${String(value)}`);
+      out.pattern = make();
+      out['x-grammar'] = value;
+    } else {
+      out[key] = withGeneratedPatterns(value);
+    }
+  }
+  return out;
 }
 
 const DOCUMENT_KEYS = new Set(['$schema', '$id', '$defs', '$comment']);

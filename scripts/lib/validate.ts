@@ -11,13 +11,19 @@ import * as standalone from 'ajv/dist/standalone/index.js';
 import { formatPath, type Diagnostic, type PathSegment } from './diagnostics.ts';
 import { chartSchema, profileSchema } from './generate.ts';
 import { cacheDir, chartsDir, environments, repoRoot, schemasDir, umbrellaChart, type Environment } from './paths.ts';
+import { cronProblem } from './cron.ts';
 import { checkRules } from './rules.ts';
 import { loadSchemaSources, type JsonSchema } from './schema-source.ts';
 import { chartDefaults, coalesce, isPlainObject, type Values } from './values.ts';
 import { parseYamlSource, type YamlSource } from './yaml-source.ts';
 
 export interface Validator {
-  validate(file: string, bytes: Uint8Array, env?: Environment): Diagnostic[];
+  /**
+   * One values file over the chart defaults; with `underlay` (the merged
+   * values of files given before it, as `helm -f a -f b` layers them), over
+   * those too. Positions point into this file.
+   */
+  validate(file: string, bytes: Uint8Array, env?: Environment, underlay?: Values): Diagnostic[];
 }
 
 /** `values-prod.yaml` → prod; undefined when the name says nothing. */
@@ -51,7 +57,15 @@ function policyOf(schema: JsonSchema, schemaPath: string): string | undefined {
   return policy;
 }
 
+const X_MESSAGE_KEYWORDS = new Set(['not', 'const', 'minLength', 'maxLength', 'multipleOf', 'minimum', 'maximum', 'pattern']);
+
 function describe(error: ErrorObject, value: unknown): string {
+  // A rule the schema states with not/const/multipleOf says what it means in x-message.
+  const own = (error.parentSchema as Record<string, unknown> | undefined)?.['x-message'];
+  if (typeof own === 'string' && X_MESSAGE_KEYWORDS.has(error.keyword)) {
+    const got = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
+    return (error as { propertyName?: string }).propertyName !== undefined ? `key name ${JSON.stringify(value)} ${own}` : `${own}${got}`;
+  }
   if ((error as { propertyName?: string }).propertyName !== undefined) return `key name ${describeValue(error, value)}`;
   return describeValue(error, value);
 }
@@ -63,8 +77,14 @@ function describeValue(error: ErrorObject, value: unknown): string {
       return `unknown key "${(error.params as { additionalProperty: string }).additionalProperty}" (not in the schema: a typo?)`;
     case 'required':
       return `missing required key "${(error.params as { missingProperty: string }).missingProperty}"`;
-    case 'pattern':
-      return `must match pattern "${(error.params as { pattern: string }).pattern}"${got}`;
+    case 'pattern': {
+      const schema = (error.parentSchema ?? {}) as Record<string, unknown>;
+      if (schema['x-grammar'] === 'cron' && typeof value === 'string') return `is not a schedule Kubernetes accepts: ${cronProblem(value)}${got}`;
+      const pattern = (error.params as { pattern: string }).pattern;
+      // a long generated pattern says less than the description it implements
+      if (pattern.length > 60 && typeof schema.description === 'string') return `must be ${schema.description.replace(/^An? /, 'a ')}${got}`;
+      return `must match pattern "${pattern}"${got}`;
+    }
     case 'enum':
       return `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}${got}`;
     case 'minLength':
@@ -141,6 +161,8 @@ function cacheKey(chart: string): string {
     }
   };
   walk(schemasDir);
+  // code the schemas are generated from (the cron grammar) and the rule table
+  for (const file of ['cron.ts', 'rule-table.ts']) if (existsSync(join(repoRoot, 'scripts', 'lib', file))) inputs.push(join(repoRoot, 'scripts', 'lib', file));
   for (const chart of readdirSync(chartsDir)) {
     for (const file of ['Chart.yaml', 'values.yaml']) {
       const path = join(chartsDir, chart, file);
@@ -199,11 +221,13 @@ export async function loadValidator(chart: string = umbrellaChart): Promise<Vali
 
 function makeValidator({ checkSchema, profiles, defaults, rules }: ValidatorParts): Validator {
   return {
-    validate(file, bytes, envOverride) {
+    validate(file, bytes, envOverride, underlay) {
       const source: YamlSource = parseYamlSource(file, bytes);
       const diagnostics: Diagnostic[] = [...source.diagnostics];
       if (source.value === undefined || !isPlainObject(source.value)) return diagnostics;
-      const values = coalesce(defaults, source.value) as Values;
+      const base = underlay ? (coalesce(defaults, underlay) as Values) : defaults;
+      const values = coalesce(base, source.value) as Values;
+      const notInFile = underlay ? ' [set by an earlier values file or the chart default]' : ' [the chart default; set it in this file]';
       const at = (path: PathSegment[], message: string, rule: string): Diagnostic => {
         const position = source.locate(path);
         const inFile = isSetInFile(source.value, path);
@@ -212,7 +236,7 @@ function makeValidator({ checkSchema, profiles, defaults, rules }: ValidatorPart
           line: position.line,
           column: position.column,
           path: formatPath(path),
-          message: inFile ? message : `${message} [the chart default; set it in this file]`,
+          message: inFile ? message : `${message}${notInFile}`,
           rule,
         };
       };
@@ -298,4 +322,28 @@ export function validateFiles(validatorFor: Validator | ((chart: string) => Vali
     }
     return validator.validate(relative(process.cwd(), file) || file, bytes, env);
   });
+}
+
+/**
+ * Values files layered as helm layers `-f a -f b`: the first over the chart
+ * defaults, each later one over the merged values before it. Each file's
+ * problems are reported at its own lines.
+ */
+export function validateLayers(validator: Validator, files: string[], env?: Environment): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  let underlay: Values | undefined;
+  for (const file of files) {
+    const name = relative(process.cwd(), file) || file;
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch (err) {
+      diagnostics.push({ file: name, line: 1, column: 1, path: '', message: `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, rule: 'read' });
+      continue;
+    }
+    diagnostics.push(...validator.validate(name, bytes, env, underlay));
+    const value = parseYamlSource(name, bytes).value;
+    if (isPlainObject(value)) underlay = underlay ? (coalesce(underlay, value) as Values) : (value as Values);
+  }
+  return diagnostics;
 }

@@ -35,7 +35,7 @@ export interface YamlSource {
   /**
    * The first document as Helm would read it; `{}` for an empty file;
    * `undefined` when Helm could not read it either (rules `read`, `encoding`,
-   * `syntax`, `tab`, `not-a-map`, `complex-key`, `alias-limit`).
+   * `syntax`, `tab`, `not-a-map`, `complex-key`, `alias-limit`, `merge-key`).
    */
   value: unknown;
   diagnostics: Diagnostic[];
@@ -49,7 +49,7 @@ export interface YamlSource {
 /** Passed to the `yaml` package's toJS; larger expansions are reported as `alias-limit`. */
 export const MAX_ALIAS_COUNT = 100;
 
-const FATAL_RULES = new Set(['read', 'encoding', 'syntax', 'tab', 'not-a-map', 'complex-key', 'alias-limit']);
+const FATAL_RULES = new Set(['read', 'encoding', 'syntax', 'tab', 'not-a-map', 'complex-key', 'alias-limit', 'merge-key']);
 
 const CORE_TAGS = new Set(
   ['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`).concat('!'),
@@ -226,12 +226,44 @@ class Walker {
     }
   }
 
+  /**
+   * A merge key (`<<:`) takes a mapping, an alias of one, or a list of them;
+   * anything else is refused by Helm's YAML parser ("map merge requires map
+   * or sequence of maps") and by ours (as a failed alias expansion).
+   */
+  private checkMergeValue(value: AnyNode | null, keyOffset: number, path: PathSegment[]): void {
+    const bad = (node: AnyNode | null): AnyNode | null | undefined => {
+      if (node && isAlias(node)) {
+        const target = this.anchors.get(node.source);
+        return target && !isMap(target) ? node : undefined;
+      }
+      return node && isMap(node) ? undefined : node;
+    };
+    const items = value && isSeq(value) ? (value.items as (AnyNode | null)[]) : [value];
+    for (const item of items) {
+      const wrong = bad(item);
+      if (wrong === undefined) continue;
+      const target = wrong && isAlias(wrong) ? this.anchors.get(wrong.source) : wrong;
+      const got = !target ? 'nothing' : isScalar(target) ? `${kindOf(target)} ${JSON.stringify(target.value)}` : kindOf(target);
+      const via = wrong && isAlias(wrong) ? ` (alias *${wrong.source})` : '';
+      this.report(
+        wrong?.range?.[0] ?? keyOffset,
+        path,
+        'merge-key',
+        `merge key "<<" needs a mapping or an alias of one (&anchor on a mapping), got ${got}${via}; write the keys out, or point "<<" at an anchored mapping`,
+      );
+      this.broken = true;
+      return;
+    }
+  }
+
   private walkMap(map: YAMLMap<unknown, unknown>, path: PathSegment[]): void {
     const seen = new Map<string, number>();
     for (const pair of map.items) {
       const key = pair.key as AnyNode | null;
       const keyOffset = key?.range?.[0] ?? map.range?.[0] ?? 0;
       if (isMergeKey(pair, this.text)) {
+        this.checkMergeValue(pair.value as AnyNode | null, keyOffset, path);
         this.walk(pair.value as AnyNode, path);
         continue;
       }

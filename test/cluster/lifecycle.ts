@@ -16,6 +16,7 @@ import {
   namespaceObjects,
   releaseObjects,
   snapshot,
+  waitForAutoscalers,
   waitUntil,
   warningLines,
   type ReleaseSnapshot,
@@ -78,6 +79,7 @@ export function lifecycleSuite(env: Environment): void {
           expect(revision1.length).toBeGreaterThan(10);
           const live = await liveObjects(revision1, namespace);
           expect(live.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(revision1.map((o) => `${o.kind}/${o.metadata.name}`).sort());
+          await waitForAutoscalers(namespace);
           installed = await snapshot(namespace);
           for (const name of userSecrets) expect(installed.secrets[name], `user Secret ${name}`).toBeDefined();
         });

@@ -138,3 +138,19 @@ export async function namespaceObjects(namespace: string): Promise<string[]> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return list.items.map((o: any) => `${o.kind}/${o.metadata.name}`).sort();
 }
+
+/**
+ * Waits until every HorizontalPodAutoscaler has scaled its Deployment into its
+ * range: with autoscaling on, the chart leaves spec.replicas to the HPA, which
+ * raises a fresh Deployment from 1 to minReplicas (a generation bump of its own).
+ */
+export async function waitForAutoscalers(namespace: string): Promise<void> {
+  await waitUntil(`autoscalers in ${namespace} at their minimum`, async () => {
+    const hpas = await kubectlJson(['-n', namespace, 'get', 'horizontalpodautoscalers']);
+    for (const hpa of hpas.items) {
+      const target = await kubectlJson(['-n', namespace, 'get', 'deployment', hpa.spec.scaleTargetRef.name]);
+      if ((target.spec.replicas ?? 1) < (hpa.spec.minReplicas ?? 1)) return false;
+    }
+    return true;
+  });
+}

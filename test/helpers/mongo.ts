@@ -1,85 +1,79 @@
-// A MongoDB-wire-compatible server for the backup tests: FerretDB v1 with its
-// embedded SQLite backend (built by .ci/install-backup-tools.sh), on 127.0.0.1,
-// with SCRAM authentication; plus the real mongoimport/mongoexport to seed and read it.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// A real MongoDB for the backup tests: the mongodb chart rendered and run as
+// local processes (ChartPods: real mongod 6.0.5 with the rendered arguments,
+// keyfile and users, bootstrapped by the rendered bootstrap.sh), plus the real
+// mongoimport/mongoexport (built by .ci/install-backup-tools.sh) to seed and read it.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createConnection } from 'node:net';
-import { BACKUP_TOOLS_BIN } from './s3.ts';
+import type { HelmBinary } from '../../scripts/lib/helm.ts';
+import { renderMongo } from '../fixtures/mongodb/render.ts';
+import { ChartPods, directUri, ensureMongoTools, mongoshEnv, shell, waitUntil, type Shell } from './mongod.ts';
 import { freePort } from './registry.ts';
+import { BACKUP_TOOLS_BIN } from './s3.ts';
 
-export const FERRETDB = join(BACKUP_TOOLS_BIN, 'ferretdb');
-
-/** The throwaway-server command verify.sh runs instead of mongod (DBPATH and PORT set by the script). */
-export const FERRETDB_VERIFY_CMD =
-  `${FERRETDB} --handler=sqlite --sqlite-url="file:$DBPATH/" --state-dir="$DBPATH" --listen-addr="127.0.0.1:$PORT" --debug-addr=- --telemetry=disable --log-level=warn`;
+export interface Credentials {
+  user: string;
+  password: string;
+}
 
 export interface MongoServer {
-  port: number;
+  pods: ChartPods;
+  /** host:port,... as the backup chart reads it from the mongodb chart's ConfigMap (made local) */
   hosts: string;
-  username: string;
-  password: string;
+  /** '' for a standalone */
+  replicaSet: string;
+  backup: Credentials;
+  root: Credentials;
+  sh: Shell;
+  /** root URI of the primary (or the standalone) */
   uri: string;
   importDocs(db: string, collection: string, docs: object[], drop?: boolean): void;
   exportDocs(db: string, collection: string): Record<string, unknown>[];
   stop(): Promise<void>;
 }
 
-function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = createConnection({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`nothing listens on 127.0.0.1:${port}`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
-}
-
-export async function startFerretDB(): Promise<MongoServer> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'backup-ferretdb-'));
-  mkdirSync(join(dir, 'data'));
-  const username = 'backup';
-  const password = 'p4ss-w0rd-not-in-any-configmap';
-  const child: ChildProcess = spawn(
-    FERRETDB,
-    [
-      '--handler=sqlite',
-      `--sqlite-url=file:${join(dir, 'data')}/`,
-      `--state-dir=${dir}`,
-      `--listen-addr=127.0.0.1:${port}`,
-      '--debug-addr=-',
-      '--telemetry=disable',
-      '--log-level=warn',
-      '--test-enable-new-auth',
-      '--setup-database=admin',
-      `--setup-username=${username}`,
-      `--setup-password=${password}`,
-    ],
-    { stdio: 'ignore' },
+/**
+ * Renders charts/mongodb (a standalone, or a one-member replica set: the
+ * oplog is what matters here), starts its member and runs its bootstrap until
+ * root and the chart's users exist.
+ */
+export async function startChartMongo(helm: HelmBinary, architecture: 'standalone' | 'replicaset', dir: string): Promise<MongoServer> {
+  ensureMongoTools();
+  mkdirSync(dir, { recursive: true });
+  const valuesPath = join(dir, `${architecture}-values.json`);
+  writeFileSync(valuesPath, JSON.stringify({ architecture, replicaCount: 1 }));
+  const objects = await renderMongo(helm, { valuesFiles: [valuesPath] });
+  const pods = new ChartPods(objects, join(dir, architecture), freePort);
+  const scripts = (objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'shop-mongodb-scripts') as { data?: Record<string, string> }).data ?? {};
+  const sh = shell(mongoshEnv(join(dir, `${architecture}-home`), scripts['mongosh.conf'] ?? ''));
+  await pods.start(0);
+  await waitUntil(
+    'bootstrap to create the users',
+    async () => {
+      const r = await pods.bootstrap(0);
+      return /applying users and indexes/.test(r.stderr) && r.code === 0 ? true : undefined;
+    },
+    120_000,
+    500,
   );
-  await waitForPort(port, 20_000);
-  const uri = `mongodb://${username}:${password}@127.0.0.1:${port}/?authSource=admin`;
-  const tool = (name: string, args: string[], input?: string) => {
-    const r = spawnSync(join(BACKUP_TOOLS_BIN, name), [`--uri=${uri}`, ...args], { input, encoding: 'utf8', timeout: 60_000 });
+  const hostsConfig = (objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'shop-mongodb') as { data?: Record<string, string> }).data ?? {};
+  const root = { user: 'root', password: pods.secret['mongodb-root-password'] as string };
+  const hosts = architecture === 'replicaset' ? pods.localize(hostsConfig.hosts ?? '') : pods.address(0);
+  const uri = directUri(pods.address(0), root);
+  // the database tools take --db, so no database in the path
+  const toolsUri = uri.replace('/admin?', '/?');
+  const tool = (name: string, args: string[]) => {
+    const r = spawnSync(join(BACKUP_TOOLS_BIN, name), [`--uri=${toolsUri}`, ...args], { encoding: 'utf8', timeout: 60_000 });
     if (r.status !== 0) throw new Error(`${name} ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   };
   return {
-    port,
-    hosts: `127.0.0.1:${port}`,
-    username,
-    password,
+    pods,
+    hosts,
+    replicaSet: hostsConfig.replicaSet ?? '',
+    backup: { user: hostsConfig.backupUsername ?? '', password: pods.secret['mongodb-backup-password'] as string },
+    root,
+    sh,
     uri,
     importDocs(db, collection, docs, drop = false) {
       const file = join(dir, `${db}.${collection}.json`);
@@ -91,9 +85,7 @@ export async function startFerretDB(): Promise<MongoServer> {
       return out.split('\n').filter(Boolean).map((line) => JSON.parse(line));
     },
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 100));
-      rmSync(dir, { recursive: true, force: true });
+      await Promise.all([...pods.servers.values()].map((s) => s.kill()));
     },
   };
 }

@@ -124,13 +124,17 @@ export async function startRedis(options: StartOptions): Promise<RedisNode> {
   mkdirSync(options.dir, { recursive: true });
   const configPath = join(options.dir, 'redis.conf');
   writeFileSync(configPath, options.config);
+  // the password as the chart gives it: a file of the mounted Secret
+  const passwordFile = join(options.dir, 'redis-password');
+  writeFileSync(passwordFile, options.password, { mode: 0o400 });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    REDIS_PASSWORD: options.password,
+    REDIS_PASSWORD_FILE: passwordFile,
     REDIS_CONFIG: configPath,
     REDIS_RUNTIME_DIR: join(options.dir, 'run'),
     REDIS_SERVER: REDIS_SERVER,
   };
+  delete env.REDIS_PASSWORD;
   if (options.announceHostname) env.REDIS_ANNOUNCE_HOSTNAME = options.announceHostname;
   else delete env.REDIS_ANNOUNCE_HOSTNAME;
   const child = spawn('bash', [options.startScript], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });

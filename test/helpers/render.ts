@@ -12,3 +12,15 @@ export function renderEnv(helm: HelmBinary, env: Environment, options: RenderOpt
 export function byKind(objects: K8sObject[], kind: string): K8sObject[] {
   return objects.filter((o) => o.kind === kind);
 }
+
+/**
+ * Every CRD-backed API the charts can ask for: renders that test values rules
+ * pass these, so a rule is reached instead of the "cluster does not serve"
+ * refusal (common.capabilities.require).
+ */
+export const OPTIONAL_APIS = [
+  'autoscaling.k8s.io/v1/VerticalPodAutoscaler',
+  'cert-manager.io/v1/ClusterIssuer',
+  'monitoring.coreos.com/v1/ServiceMonitor',
+  'monitoring.coreos.com/v1/PrometheusRule',
+];

@@ -13,7 +13,7 @@ export const AWS = '/usr/bin/aws';
 
 /** Builds the backup test tools when missing (idempotent; minutes on a cold Go cache). */
 export function ensureBackupTools(): void {
-  const needed = ['mongodump', 'mongorestore', 'mongoimport', 'mongoexport', 'ferretdb', 's3server'];
+  const needed = ['mongodump', 'mongorestore', 'mongoimport', 'mongoexport', 's3server'];
   if (needed.every((tool) => existsSync(join(BACKUP_TOOLS_BIN, tool)))) return;
   const result = spawnSync('bash', [join(repoRoot, '.ci', 'install-backup-tools.sh')], { stdio: 'inherit', timeout: 1_500_000 });
   if (result.status !== 0) throw new Error(`.ci/install-backup-tools.sh failed (${result.status ?? result.signal})`);

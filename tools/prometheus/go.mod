@@ -2,7 +2,7 @@ module techshop.local/tools/prometheus
 
 go 1.24.0
 
-require github.com/prometheus/prometheus v0.305.0
+require github.com/prometheus/prometheus v0.305.1
 
 require (
 	cloud.google.com/go/auth v0.16.2 // indirect
@@ -46,7 +46,7 @@ require (
 	github.com/dennwc/varint v1.0.0 // indirect
 	github.com/digitalocean/godo v1.152.0 // indirect
 	github.com/distribution/reference v0.5.0 // indirect
-	github.com/docker/docker v28.2.2+incompatible // indirect
+	github.com/docker/docker v28.5.2+incompatible // indirect
 	github.com/docker/go-connections v0.4.0 // indirect
 	github.com/docker/go-units v0.5.0 // indirect
 	github.com/edsrzf/mmap-go v1.2.0 // indirect

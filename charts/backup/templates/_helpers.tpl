@@ -24,7 +24,8 @@
 
 {{/*
 MongoDB connection of the backup user: non-secret facts from the mongodb
-chart's ConfigMap, the password from its one Secret (never copied).
+chart's ConfigMap, the password from its one Secret (never copied), as a
+mounted file (backup.secretVolumes; the container's command reads it).
 */}}
 {{- define "backup.mongodbEnv" -}}
 {{- $configMap := include "common.names.fullname" (dict "component" "mongodb" "context" .) -}}
@@ -43,16 +44,13 @@ chart's ConfigMap, the password from its one Secret (never copied).
     configMapKeyRef:
       name: {{ $configMap }}
       key: backupUsername
-- name: MONGODB_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "common.secrets.ownerName" (dict "component" "mongodb" "context" .) }}
-      key: mongodb-backup-password
+- name: MONGODB_PASSWORD_FILE
+  value: /run/secrets/mongodb/mongodb-backup-password
 - name: MONGODB_AUTH_SOURCE
   value: {{ .Values.mongodb.authSource | quote }}
 {{- end -}}
 
-{{/* S3 settings; the keys only through secretKeyRef. */}}
+{{/* S3 settings; the keys only as mounted files. */}}
 {{- define "backup.s3Env" -}}
 {{- $s := .Values.storage -}}
 - name: S3_BUCKET
@@ -69,17 +67,11 @@ chart's ConfigMap, the password from its one Secret (never copied).
   value: {{ $s.serverSideEncryption.type | quote }}
 - name: S3_SSE_KMS_KEY_ID
   value: {{ $s.serverSideEncryption.kmsKeyId | quote }}
-{{- with include "backup.s3SecretName" . }}
-- name: AWS_ACCESS_KEY_ID
-  valueFrom:
-    secretKeyRef:
-      name: {{ . }}
-      key: access-key-id
-- name: AWS_SECRET_ACCESS_KEY
-  valueFrom:
-    secretKeyRef:
-      name: {{ . }}
-      key: secret-access-key
+{{- if include "backup.s3SecretName" . }}
+- name: AWS_ACCESS_KEY_ID_FILE
+  value: /run/secrets/s3/access-key-id
+- name: AWS_SECRET_ACCESS_KEY_FILE
+  value: /run/secrets/s3/secret-access-key
 {{- end }}
 - name: HOME
   value: /work
@@ -93,8 +85,26 @@ chart's ConfigMap, the password from its one Secret (never copied).
 {{- end -}}
 
 {{/*
+The Secrets a backup pod reads, each as a volume mounted at
+/run/secrets/<name>/ in the containers whose env names a file there.
+*/}}
+{{- define "backup.secretVolumes" -}}
+{{- $mongodb := include "common.secrets.ownerName" (dict "component" "mongodb" "context" .) -}}
+{{- $volumes := dict
+  "mongodb" (dict "secretName" $mongodb "keys" (list "mongodb-backup-password"))
+  "mongodb-restore" (dict "secretName" (.Values.restore.existingSecret | default $mongodb) "keys" (list .Values.restore.passwordKey))
+  "redis" (dict "secretName" (include "common.secrets.ownerName" (dict "component" "redis" "context" .)) "keys" (list "redis-password")) -}}
+{{- with include "backup.s3SecretName" . }}
+{{- $_ := set $volumes "s3" (dict "secretName" . "keys" (list "access-key-id" "secret-access-key")) -}}
+{{- end }}
+{{- toYaml $volumes -}}
+{{- end -}}
+
+{{/*
 One container. dict: name, image (values image), script (or command), env
 (rendered env list), mounts (list of volume names), resources, context.
+Credentials arrive as <NAME>_FILE; the command reads them first
+(common.secretFiles.load).
 */}}
 {{- define "backup.container" -}}
 {{- $ctx := .context -}}
@@ -104,7 +114,7 @@ One container. dict: name, image (values image), script (or command), env
   command:
     - /bin/bash
     - -c
-    - {{ .command | quote }}
+    - {{ printf "%s %s" (include "common.secretFiles.load" $ctx) .command | quote }}
   env:
     {{- include "backup.commonEnv" $ctx | nindent 4 }}
     {{- .env | trim | nindent 4 }}
@@ -123,6 +133,13 @@ One container. dict: name, image (values image), script (or command), env
     {{- if has "backup" .mounts }}
     - name: backup
       mountPath: /backup
+    {{- end }}
+    {{- range $name, $_ := include "backup.secretVolumes" $ctx | fromYaml }}
+    {{- if contains (printf "/run/secrets/%s/" $name) $.env }}
+    - name: secret-{{ $name }}
+      mountPath: /run/secrets/{{ $name }}
+      readOnly: true
+    {{- end }}
     {{- end }}
 {{- end -}}
 
@@ -172,6 +189,12 @@ spec:
       persistentVolumeClaim:
         claimName: {{ $ctx.Values.persistence.existingClaim | default (include "backup.fullname" $ctx) }}
     {{- end }}
+    {{- $containers := printf "%s\n%s" (.initContainers | default "") .containers }}
+    {{- range $name, $v := include "backup.secretVolumes" $ctx | fromYaml }}
+    {{- if contains (printf "/run/secrets/%s/" $name) $containers }}
+    {{- include "common.secretFiles.volume" (dict "name" (printf "secret-%s" $name) "secretName" $v.secretName "keys" $v.keys) | nindent 4 }}
+    {{- end }}
+    {{- end }}
   {{- with $ctx.Values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
@@ -211,11 +234,8 @@ failedJobsHistoryLimit: {{ $v.failedJobsHistoryLimit }}
       key: replicaSet
 - name: MONGODB_USERNAME
   value: {{ $r.username | quote }}
-- name: MONGODB_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ $r.existingSecret | default (include "common.secrets.ownerName" (dict "component" "mongodb" "context" .)) }}
-      key: {{ $r.passwordKey }}
+- name: MONGODB_PASSWORD_FILE
+  value: /run/secrets/mongodb-restore/{{ $r.passwordKey }}
 - name: MONGODB_AUTH_SOURCE
   value: {{ .Values.mongodb.authSource | quote }}
 {{- end -}}
@@ -233,9 +253,6 @@ failedJobsHistoryLimit: {{ $v.failedJobsHistoryLimit }}
     configMapKeyRef:
       name: {{ $configMap }}
       key: port
-- name: REDISCLI_AUTH
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "common.secrets.ownerName" (dict "component" "redis" "context" .) }}
-      key: redis-password
+- name: REDISCLI_AUTH_FILE
+  value: /run/secrets/redis/redis-password
 {{- end -}}

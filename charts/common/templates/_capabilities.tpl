@@ -18,6 +18,6 @@ Usage: {{ include "common.capabilities.require" (dict "apiVersion" "autoscaling.
 */}}
 {{- define "common.capabilities.require" -}}
 {{- if not (include "common.capabilities.has" .) -}}
-{{- fail (printf "%s: the cluster does not serve %s %s. Install %s (its CRDs) first, or turn %s off. Rendering without a cluster (helm template, GitOps)? Pass --api-versions %s/%s." .path .apiVersion .kind .provider .path .apiVersion .kind) -}}
+{{- include "common.rules.fail" (dict "rule" "api-not-served" "args" (dict "path" .path "apiVersion" .apiVersion "kind" .kind "provider" .provider)) -}}
 {{- end -}}
 {{- end -}}

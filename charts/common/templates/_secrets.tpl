@@ -55,7 +55,7 @@ Usage: {{ include "common.secrets.checkSingleSource" (dict "path" "app.auth" "va
 */}}
 {{- define "common.secrets.checkSingleSource" -}}
 {{- if and .value .existingSecret -}}
-{{- fail (printf "%s: set either an inline value or existingSecret, not both" .path) -}}
+{{- include "common.rules.fail" (dict "rule" "credential-source" "args" (dict "path" .path)) -}}
 {{- end -}}
 {{- end -}}
 

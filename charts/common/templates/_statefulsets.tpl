@@ -16,7 +16,7 @@ Usage: {{ include "common.statefulsets.checkClaimSize" (dict "name" $fullname "c
 {{- $liveSize := dig "spec" "resources" "requests" "storage" "" . | toString -}}
 {{- if and $liveSize (ne (include "common.quantity.bytes" $liveSize) (include "common.quantity.bytes" $ctx.size)) -}}
 {{- $ns := $ctx.context.Release.Namespace -}}
-{{- fail (printf "%s: %s → %s is refused: Kubernetes does not allow changing the volumeClaimTemplates of StatefulSet %s. To grow the volumes: kubectl -n %s patch pvc %s-%s-<ordinal> -p '{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"%s\"}}}}' for each member (the StorageClass must allow expansion), then kubectl -n %s delete statefulset %s --cascade=orphan (the pods keep running), then run this upgrade again. To keep the volumes as they are, set %s back to %s." $ctx.path $liveSize (toString $ctx.size) $ctx.name $ns $ctx.claim $ctx.name (toString $ctx.size) $ns $ctx.name $ctx.path $liveSize) -}}
+{{- include "common.rules.fail" (dict "rule" "statefulset-claim-size" "args" (dict "path" $ctx.path "live" $liveSize "size" (toString $ctx.size) "name" $ctx.name "namespace" $ns "claim" $ctx.claim)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -32,5 +32,8 @@ so sizes the API server canonicalised compare equal to what values say.
 {{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $q -}}
 {{- $suffix := trimPrefix $number $q -}}
 {{- $factors := dict "" 1.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "P" 1000000000000000.0 -}}
+{{- if or (not $number) (not (hasKey $factors $suffix)) -}}
+{{- include "common.rules.fail" (dict "rule" "quantity-format" "args" (dict "value" (quote $q))) -}}
+{{- end -}}
 {{- mulf (float64 $number) (index $factors $suffix | default 0.0) | printf "%.0f" -}}
 {{- end -}}

@@ -16,7 +16,10 @@
 #   not initialised      ordinal > 0              nothing: wait to be added
 #   primary              -                        root user; rs.add() each wanted
 #                                                 member missing from the config
-#                                                 that answers; users/indexes
+#                                                 that answers; rs.remove() each
+#                                                 config member no longer wanted
+#                                                 (scale-down), never itself;
+#                                                 users/indexes
 #   secondary, other     -                        nothing: a member with data
 #                                                 rejoins the set by itself
 #
@@ -35,9 +38,12 @@ INTERVAL_SECONDS=${INTERVAL_SECONDS:-30}
 TIMEOUT_MS=${TIMEOUT_MS:-5000}
 STATE_DIR=${STATE_DIR:-/tmp}
 
-LOCAL=127.0.0.1:27017
 ORDINAL=${POD_NAME##*-}
-SELF=${POD_NAME}${MEMBER_DOMAIN}:27017
+# Where the local mongod answers, and the address the set knows this member by.
+# The chart sets neither (these defaults are the pod's); the tests set them to
+# run this script against mongod processes on free ports of 127.0.0.1.
+LOCAL=${MONGODB_LOCAL_ADDRESS:-127.0.0.1:27017}
+SELF=${MONGODB_MEMBER_ADDRESS:-${POD_NAME}${MEMBER_DOMAIN}:27017}
 
 # Authenticates the shell as root; the password is read from the environment,
 # never passed on a command line.
@@ -63,7 +69,7 @@ log() {
 }
 
 # query HOST NAME JS: runs JS on one member and prints its output. NAME labels
-# the query in a leading comment (the tests' stand-in mongosh answers by it).
+# the query in a leading comment (visible in mongod's slow-query log).
 # stdin is closed: inside `while read` loops mongosh would eat the loop's input.
 query() {
   mongosh --quiet --norc \
@@ -122,12 +128,17 @@ maybe_initiate() {
   query "$LOCAL" initiate "printjson(rs.initiate({ _id: \"${REPLICA_SET_NAME}\", members: [{ _id: 0, host: \"${SELF}\" }] }).ok)"
 }
 
-add_missing_members() {
-  local current host state
-  current=$(query "$LOCAL" members "${AUTH} print(rs.conf().members.map((m) => m.host).join(\"\\n\"))") || {
+# The hosts of the members in the replica set configuration, one a line.
+config_members() {
+  query "$LOCAL" members "${AUTH} print(rs.conf().members.map((m) => m.host).join(\"\\n\"))" || {
     log "cannot read the replica set configuration"
     return 1
   }
+}
+
+add_missing_members() {
+  local current host state
+  current=$(config_members) || return 1
   while read -r host; do
     if grep -qxF "$host" <<<"$current"; then continue; fi
     state=$(state_of "$host")
@@ -138,6 +149,27 @@ add_missing_members() {
       log "not adding ${host} yet (${state})"
     fi
   done < <(wanted_members)
+}
+
+# Scale-down: config members the chart no longer wants leave the set, one
+# reconfiguration each. Never this member (a primary cannot remove itself; the
+# next primary does it). Runs after the adds, so the set never shrinks below
+# what is wanted.
+remove_unwanted_members() {
+  local current wanted host
+  current=$(config_members) || return 1
+  wanted=$(wanted_members)
+  # A hosts list without this member is not this set's (or is being rewritten).
+  if ! grep -qxF "$SELF" <<<"$wanted"; then
+    log "not removing members: ${SELF} is not in the hosts list"
+    return 0
+  fi
+  while read -r host; do
+    [ -z "$host" ] && continue
+    if [ "$host" = "$SELF" ] || grep -qxF "$host" <<<"$wanted"; then continue; fi
+    log "removing ${host} from ${REPLICA_SET_NAME} (no longer in the hosts list)"
+    query "$LOCAL" remove "${AUTH} printjson(rs.remove(\"${host}\").ok)" || log "rs.remove(${host}) failed; retrying next pass"
+  done <<<"$current"
 }
 
 # Users and indexes (mongo-init.js), once per pod, by the pod that is primary
@@ -159,7 +191,7 @@ reconcile() {
       ;;
     standalone) ensure_root && apply_users_once ;;
     uninitialized) maybe_initiate ;;
-    primary) ensure_root && add_missing_members && apply_users_once ;;
+    primary) ensure_root && add_missing_members && remove_unwanted_members && apply_users_once ;;
     secondary | other) ;;
     *)
       log "unexpected state: ${state}"
@@ -177,6 +209,8 @@ main() {
   trap 'exit 0' TERM INT
   while :; do
     reconcile || true
+    # The container's probes read the age of this file (a stuck pass is restarted).
+    touch "${STATE_DIR}/heartbeat"
     sleep "$INTERVAL_SECONDS" &
     wait $!
   done

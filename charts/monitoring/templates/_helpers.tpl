@@ -92,18 +92,19 @@ secret a receiver needs comes from alertmanager.existingSecret as a file
 (url_file, api_url_file, auth_password_file, routing_key_file, ...).
 */}}
 {{- define "monitoring.alertmanagerConfig" -}}
-{{- $inline := list "url" "api_url" "webhook_url" "auth_password" "auth_secret" "routing_key" "service_key" "bot_token" "api_key" "token" "password" "credentials" "api_secret" -}}
+{{- $keys := include "common.rules.constants" "alertmanager-inline-credential" | fromJson -}}
+{{- $inline := $keys.receiverKeys -}}
 {{- $config := deepCopy .Values.alertmanager.config -}}
 {{- range $key, $value := ($config.global | default dict) -}}
-{{- if or (has $key (list "slack_api_url" "smtp_auth_password" "smtp_auth_secret" "opsgenie_api_key" "victorops_api_key" "telegram_bot_token" "webex_api_url")) -}}
-{{- fail (printf "alertmanager.config.global.%s is an inline credential: use its *_file form with a key of alertmanager.existingSecret (mounted at /etc/alertmanager/secrets)" $key) -}}
+{{- if has $key $keys.globalKeys -}}
+{{- include "common.rules.fail" (dict "rule" "alertmanager-inline-credential" "args" (dict "path" (printf "global.%s" $key) "key" $key)) -}}
 {{- end -}}
 {{- end -}}
 {{- range $i, $receiver := ($config.receivers | default list) -}}
 {{- range $kind, $configs := $receiver -}}
 {{- if kindIs "slice" $configs -}}
 {{- range $j, $item := $configs -}}
-{{- include "monitoring.refuseInline" (dict "node" $item "path" (printf "alertmanager.config.receivers[%d].%s[%d]" $i $kind $j) "inline" $inline) -}}
+{{- include "monitoring.refuseInline" (dict "node" $item "path" (printf "receivers[%d].%s[%d]" $i $kind $j) "inline" $inline) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -117,7 +118,7 @@ secret a receiver needs comes from alertmanager.existingSecret as a file
 {{- if kindIs "map" $value -}}
 {{- include "monitoring.refuseInline" (dict "node" $value "path" (printf "%s.%s" $ctx.path $key) "inline" $ctx.inline) -}}
 {{- else if has $key $ctx.inline -}}
-{{- fail (printf "%s.%s is an inline credential: use %s_file with a key of alertmanager.existingSecret (mounted at /etc/alertmanager/secrets)" $ctx.path $key $key) -}}
+{{- include "common.rules.fail" (dict "rule" "alertmanager-inline-credential" "args" (dict "path" (printf "%s.%s" $ctx.path $key) "key" $key)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -23,6 +23,8 @@
 #                             (used when no arguments are given)
 #   REDISCLI_AUTH             the password (redis-cli reads it from here, so it
 #                             never appears on a command line)
+#   REDISCLI_AUTH_FILE        a file holding the password (the mounted Secret);
+#                             read into REDISCLI_AUTH when set
 #   REDIS_CLUSTER_REPLICAS    replicas per master for create (default 1)
 #   REDIS_BOOTSTRAP_TIMEOUT   seconds to wait for nodes / a healthy cluster (default 300)
 #   REDIS_CALL_TIMEOUT        seconds per redis-cli call (default 10)
@@ -57,6 +59,11 @@ if ((${#nodes[@]} == 0)); then
   read -r -a nodes <<<"${REDIS_NODES//,/ }"
 fi
 ((${#nodes[@]} > 0)) || die "no nodes: set REDIS_NODES or pass host:port arguments"
+if [[ -n ${REDISCLI_AUTH_FILE:-} ]]; then
+  [[ -r $REDISCLI_AUTH_FILE ]] || die "REDISCLI_AUTH_FILE $REDISCLI_AUTH_FILE is not readable"
+  REDISCLI_AUTH=$(<"$REDISCLI_AUTH_FILE")
+  export REDISCLI_AUTH
+fi
 [[ -n ${REDISCLI_AUTH:-} ]] || die "REDISCLI_AUTH is not set"
 [[ $replicas =~ ^[0-9]+$ && $wait_timeout =~ ^[0-9]+$ && $call_timeout =~ ^[0-9]+$ ]] || die "REDIS_CLUSTER_REPLICAS, REDIS_BOOTSTRAP_TIMEOUT and REDIS_CALL_TIMEOUT must be integers"
 for node in "${nodes[@]}"; do

@@ -8,7 +8,8 @@
 # the ConfigMap's file and is then given to redis-server by path.
 #
 # Environment (the chart sets these; a test sets them to run it locally):
-#   REDIS_PASSWORD            required: requirepass and masterauth
+#   REDIS_PASSWORD_FILE       the file holding the password (the mounted Secret; the chart sets it)
+#   REDIS_PASSWORD            the password itself, when no file is given
 #   REDIS_CONFIG              the rendered redis.conf (default /etc/redis/redis.conf)
 #   REDIS_RUNTIME_DIR         writable directory for the runtime file (default /run/redis)
 #   REDIS_ANNOUNCE_HOSTNAME   optional: cluster-announce-hostname (cluster mode)
@@ -23,6 +24,10 @@ server=${REDIS_SERVER:-redis-server}
 die() { printf 'redis start: %s\n' "$*" >&2; exit 1; }
 
 [[ -r $config ]] || die "cannot read $config"
+if [[ -n ${REDIS_PASSWORD_FILE:-} ]]; then
+  [[ -r $REDIS_PASSWORD_FILE ]] || die "cannot read REDIS_PASSWORD_FILE $REDIS_PASSWORD_FILE"
+  REDIS_PASSWORD=$(<"$REDIS_PASSWORD_FILE")
+fi
 [[ -n ${REDIS_PASSWORD:-} ]] || die "REDIS_PASSWORD is empty: refusing to start without a password"
 case $REDIS_PASSWORD in
   *$'\n'* | *$'\r'*) die "REDIS_PASSWORD must be one line" ;;

@@ -72,6 +72,31 @@ else <release>-redis (the same helper the app uses to find it).
 {{- end -}}
 
 {{/*
+The password as a file, for programs that read one (<NAME>_FILE names it):
+the env entry, the volume mount and the volume of the Secret's redis-password.
+*/}}
+{{- define "redis.passwordFileEnv" -}}
+- name: {{ .name }}_FILE
+  value: /etc/redis-auth/redis-password
+{{- end -}}
+
+{{- define "redis.passwordFileMount" -}}
+- name: redis-auth
+  mountPath: /etc/redis-auth
+  readOnly: true
+{{- end -}}
+
+{{- define "redis.passwordFileVolume" -}}
+- name: redis-auth
+  secret:
+    secretName: {{ include "redis.secretName" . }}
+    defaultMode: 288 # 0440: readable by the pod's fsGroup
+    items:
+      - key: redis-password
+        path: redis-password
+{{- end -}}
+
+{{/*
 Bytes of a Kubernetes memory quantity ("512Mi") or of a redis.conf size
 ("320mb"; redis reads k/m/g as powers of 1000 and kb/mb/gb as powers of 1024).
 */}}
@@ -81,7 +106,7 @@ Bytes of a Kubernetes memory quantity ("512Mi") or of a redis.conf size
 {{- $unit := trimPrefix (regexFind "^[0-9.]+" $value) $value -}}
 {{- $factors := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "kb" 1024 "mb" 1048576 "gb" 1073741824 -}}
 {{- if not (hasKey $factors $unit) -}}
-{{- fail (printf "cannot read the size %q" $value) -}}
+{{- include "common.rules.fail" (dict "rule" "quantity-format" "args" (dict "value" (quote $value))) -}}
 {{- end -}}
 {{- mulf $number (index $factors $unit) | int64 -}}
 {{- end -}}
@@ -96,8 +121,9 @@ kernel's OOM killer, not the eviction policy, decides.
 {{- define "redis.checkMaxmemory" -}}
 {{- $max := include "redis.bytes" .Values.config.maxmemory | float64 -}}
 {{- $limit := include "redis.bytes" .Values.resources.limits.memory | float64 -}}
-{{- if gt $max (mulf $limit 0.8) -}}
-{{- fail (printf "redis.config.maxmemory %s is above 80%% of resources.limits.memory %s: leave room for buffers and fork copy-on-write, or the kernel kills redis before it evicts" .Values.config.maxmemory .Values.resources.limits.memory) -}}
+{{- $percent := (include "common.rules.constants" "redis-maxmemory" | fromJson).percent -}}
+{{- if gt $max (mulf $limit (divf $percent 100)) -}}
+{{- include "common.rules.fail" (dict "rule" "redis-maxmemory" "args" (dict "maxmemory" .Values.config.maxmemory "limit" .Values.resources.limits.memory)) -}}
 {{- end -}}
 {{- end -}}
 
@@ -125,7 +151,7 @@ spec:
       env:
         - name: REDIS_NODES
           value: {{ include "redis.podAddresses" $ | quote }}
-        {{- include "redis.passwordEnv" (dict "name" "REDISCLI_AUTH" "context" $) | nindent 8 }}
+        {{- include "redis.passwordFileEnv" (dict "name" "REDISCLI_AUTH") | nindent 8 }}
         - name: REDIS_CLUSTER_REPLICAS
           value: {{ $.Values.cluster.replicasPerMaster | quote }}
         - name: REDIS_BOOTSTRAP_TIMEOUT
@@ -138,10 +164,12 @@ spec:
         - name: scripts
           mountPath: /scripts
           readOnly: true
+        {{- include "redis.passwordFileMount" $ | nindent 8 }}
   volumes:
     - name: scripts
       configMap:
         name: {{ include "redis.fullname" $ }}-scripts
+    {{- include "redis.passwordFileVolume" $ | nindent 4 }}
   {{- with $.Values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}

@@ -48,8 +48,10 @@ slice="$BACKUP_DIR/$stem.bson.gz"
 out="$WORK_DIR/oplog-$ts"
 dumplog="$WORK_DIR/$stem.log"
 mapfile -t args < <(mongo_args)
+# Users and roles (admin.system.*) stay out of the slice: a restore never
+# replaces them (restore.sh).
 # shellcheck disable=SC2016 # $gt/$lte/$timestamp are MongoDB operators, not shell
-query=$(printf '{"ts":{"$gt":{"$timestamp":{"t":%s,"i":%s}},"$lte":{"$timestamp":{"t":%s,"i":%s}}}}' \
+query=$(printf '{"ts":{"$gt":{"$timestamp":{"t":%s,"i":%s}},"$lte":{"$timestamp":{"t":%s,"i":%s}}},"ns":{"$not":{"$regex":"^admin[.]system[.]"}}}' \
   "${from%%:*}" "${from##*:}" "${until%%:*}" "${until##*:}")
 
 log "dumping oplog ($from, $until] after $last"

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Restore into the release's MongoDB (mongo image), from what fetch.sh
 # downloaded: the full dump (--drop: each restored collection replaces the live
-# one; users and roles, admin.system.*, are never touched), its own oplog
-# replayed when it was taken on a replica set, then - for a point in time - the
-# incremental slices after it, concatenated in order and replayed with
-# --oplogReplay --oplogLimit. Every file's checksum is checked and the slices
-# must form an unbroken chain before anything is written to the database.
+# one; users and roles, admin.system.*, are never touched), then - for a point
+# in time - the incremental slices after it, concatenated in order and replayed
+# with --oplogReplay --oplogLimit. Every file's checksum is checked and the
+# slices must form an unbroken chain before anything is written to the database.
 # Running it twice restores the same data twice: the result is the same.
+#
+# The dump's own oplog (mongodump --oplog) is not replayed: mongorestore refuses
+# --oplogReplay together with --nsExclude, and without the exclusion it would
+# replace the users and roles with the dumped ones. The slices start at or
+# before the dump's start, so replaying them makes a replica-set dump consistent;
+# without a point in time the data is what mongodump read, writes made during
+# the dump possibly in part (README: restore to the time of the next slice for
+# a consistent state).
 set -euo pipefail
 SCRIPT_NAME=restore
 # shellcheck source=common.sh
@@ -44,11 +51,9 @@ log "checksums OK: $full${slices[*]:+ + ${#slices[@]} incremental slice(s)}"
 
 mapfile -t args < <(mongo_args)
 # 2. the full dump
-replay=()
-if [[ $(manifest_get "$dir/$full.manifest" oplog) == true ]]; then replay=(--oplogReplay); fi
-log "restoring $full into $(mongo_uri) (--drop${replay[*]:+, ${replay[*]}})"
+log "restoring $full into $(mongo_uri) (--drop)"
 mongorestore "${args[@]}" --gzip --archive="$dir/$(data_name "$full")" --drop --nsExclude='admin.system.*' \
-  --stopOnError "${replay[@]}" || die "mongorestore of $full failed"
+  --stopOnError || die "mongorestore of $full failed"
 
 # 3. point in time: the slices after it, up to the limit
 if ((${#slices[@]})); then

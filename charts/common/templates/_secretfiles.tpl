@@ -1,0 +1,30 @@
+{{/*
+Credentials as files (the <NAME>_FILE convention): a container gets the env
+entry <NAME>_FILE with the path of a key in a mounted Secret, never the value
+itself, so the value stays out of the pod spec, `kubectl describe` and every
+process the container's shell starts.
+
+common.secretFiles.load: the bash line that reads each <NAME>_FILE into
+<NAME> right before a shell-run program starts (for programs that only read
+the environment: mongodump, the aws CLI, redis-cli). Fails on an unreadable file.
+Usage: command: ["/bin/bash", "-c", "{{ include "common.secretFiles.load" . }} exec /scripts/x.sh"]
+*/}}
+{{- define "common.secretFiles.load" -}}
+for v in $(compgen -e); do case $v in *_FILE) [ -r "${!v}" ] || { echo "$v: ${!v} is not readable" >&2; exit 1; }; export "${v%_FILE}=$(<"${!v}")" ;; esac; done;
+{{- end -}}
+
+{{/*
+A Secret volume with only the keys a pod reads, readable by its fsGroup.
+Usage: {{ include "common.secretFiles.volume" (dict "name" "mongodb-credentials" "secretName" $name "keys" (list "mongodb-password")) }}
+*/}}
+{{- define "common.secretFiles.volume" -}}
+- name: {{ .name }}
+  secret:
+    secretName: {{ .secretName }}
+    defaultMode: 288 # 0440: readable by the pod's fsGroup
+    items:
+      {{- range .keys }}
+      - key: {{ . }}
+        path: {{ . }}
+      {{- end }}
+{{- end -}}

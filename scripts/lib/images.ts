@@ -1,0 +1,127 @@
+// The one list of container images the charts run (images.yaml), what the
+// renders and values files use of it, and what Renovate's regex managers
+// (renovate.json) would extract from the repository's files.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { repoRoot } from './paths.ts';
+import { podSpecOf, type K8sObject } from './render.ts';
+
+export interface ImagePin {
+  name: string;
+  registry: string;
+  repository: string;
+  tag: string;
+}
+
+export const imageListFile = join(repoRoot, 'images.yaml');
+
+export function readImageList(text = readFileSync(imageListFile, 'utf8')): ImagePin[] {
+  const doc = parse(text) as { images?: Record<string, { registry?: unknown; repository?: unknown; tag?: unknown }> };
+  return Object.entries(doc.images ?? {}).map(([name, pin]) => {
+    for (const key of ['registry', 'repository', 'tag'] as const) {
+      if (typeof pin[key] !== 'string' || !pin[key]) throw new Error(`images.yaml: ${name}.${key} must be a non-empty string`);
+    }
+    return { name, registry: pin.registry as string, repository: pin.repository as string, tag: pin.tag as string };
+  });
+}
+
+/** registry/repository:tag of a list entry. */
+export function imageRef(name: string, list: ImagePin[] = readImageList()): string {
+  const pin = list.find((p) => p.name === name);
+  if (!pin) throw new Error(`no image "${name}" in images.yaml`);
+  return `${pin.registry}/${pin.repository}:${pin.tag}`;
+}
+
+export interface RenderedImage {
+  object: string;
+  container: string;
+  image: string;
+  pullPolicy?: string;
+}
+
+/** Every container and init container image of every pod template in a render. */
+export function renderedImages(objects: K8sObject[]): RenderedImage[] {
+  const found: RenderedImage[] = [];
+  for (const object of objects) {
+    const spec = podSpecOf(object);
+    if (!spec) continue;
+    for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])] as { name: string; image: string; imagePullPolicy?: string }[]) {
+      found.push({ object: `${object.kind}/${object.metadata.name}`, container: c.name, image: c.image, pullPolicy: c.imagePullPolicy });
+    }
+  }
+  return found;
+}
+
+/** Splits registry/repository:tag or registry/repository@digest (the registry is the part before the first "/" when it has a dot). */
+export function parseImageRef(ref: string): { registry: string; repository: string; tag?: string; digest?: string } | undefined {
+  const match = /^([a-z0-9.-]+\.[a-z]+(?::\d+)?)\/([a-z0-9._/-]+?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(ref);
+  if (!match || (!match[3] && !match[4])) return undefined;
+  return { registry: match[1] as string, repository: match[2] as string, ...(match[3] ? { tag: match[3] } : {}), ...(match[4] ? { digest: match[4] } : {}) };
+}
+
+export interface ValuesImage {
+  path: string;
+  registry?: string;
+  repository?: string;
+  tag?: string;
+}
+
+/** Every image block in a values tree: an object with a repository or a tag beside pullPolicy/digest/registry. */
+export function valuesImages(values: unknown, path: string[] = []): ValuesImage[] {
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) return [];
+  const node = values as Record<string, unknown>;
+  const isImage = (path.at(-1) === 'image' || path.at(-2) === 'images') && ('repository' in node || 'tag' in node);
+  if (isImage) {
+    const str = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
+    return [{ path: path.join('.'), registry: str(node.registry), repository: str(node.repository), tag: str(node.tag) }];
+  }
+  return Object.entries(node).flatMap(([key, child]) => valuesImages(child, [...path, key]));
+}
+
+export interface RenovateCustomManager {
+  customType: string;
+  description?: string;
+  managerFilePatterns: string[];
+  matchStrings: string[];
+  datasourceTemplate?: string;
+  extractVersionTemplate?: string;
+}
+
+export interface RenovateDep {
+  file: string;
+  depName: string;
+  currentValue: string;
+  datasource?: string;
+}
+
+/** A Renovate pattern ("/regex/" or a glob we do not use) as a RegExp. */
+export function renovatePattern(pattern: string): RegExp {
+  const match = /^\/(.*)\/([a-z]*)$/.exec(pattern);
+  if (!match) throw new Error(`only /regex/ file patterns are used here, got ${pattern}`);
+  return new RegExp(match[1] as string, match[2]);
+}
+
+/**
+ * What Renovate's regex managers extract from the given files: each manager's
+ * matchStrings applied (global, as Renovate does) to every file its
+ * managerFilePatterns select.
+ */
+export function renovateExtract(managers: RenovateCustomManager[], files: { path: string; text: string }[]): RenovateDep[] {
+  const deps: RenovateDep[] = [];
+  for (const manager of managers) {
+    if (manager.customType !== 'regex') continue;
+    const patterns = manager.managerFilePatterns.map(renovatePattern);
+    for (const file of files) {
+      if (!patterns.some((p) => p.test(file.path))) continue;
+      for (const matchString of manager.matchStrings) {
+        for (const m of file.text.matchAll(new RegExp(matchString, 'g'))) {
+          const groups = m.groups ?? {};
+          if (!groups.depName || !groups.currentValue) continue;
+          deps.push({ file: file.path, depName: groups.depName, currentValue: groups.currentValue, datasource: groups.datasource ?? manager.datasourceTemplate });
+        }
+      }
+    }
+  }
+  return deps;
+}

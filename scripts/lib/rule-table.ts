@@ -1,0 +1,211 @@
+// The one table of the cross-field rules that both `validate` (scripts/lib/rules.ts)
+// and the charts' templates enforce: each rule's id, its message (with {placeholders})
+// and its constants. scripts/generate.ts writes charts/common/templates/_rules.tpl
+// from it, whose "common.rules.fail" is the only way a template may fail; the
+// validator builds its messages from the same entries. test/rule-twins.test.ts
+// fails when a template fail has no twin here or in RULES.
+
+export interface RuleSpec {
+  /** The message, cause first, then the fix; `{name}` is filled from the rule's arguments. */
+  message: string;
+  /** Numbers and lists both implementations read (never written twice). */
+  constants?: Record<string, number | string[] | Record<string, string>>;
+  /**
+   * Who refuses the values before the template would: `rule` (the validator's RULES entry of
+   * the same id, also checked by the template) or `schema` (values.schema.json; the template's
+   * fail is a guard that valid values never reach); `cluster` rules depend on the live cluster
+   * (lookup, served APIs), so only the render against that cluster can check them.
+   */
+  twin: 'rule' | 'schema' | 'cluster';
+  /** For a `schema` twin: the keys whose schema pattern makes the template's guard unreachable. */
+  schemaKeys?: string[];
+  /** For a `cluster` rule: why validate cannot check it (it depends on the live cluster, which an offline validator never sees). */
+  cluster?: string;
+}
+
+export const RULE_TABLE = {
+  'request-limit': {
+    twin: 'rule',
+    message: '{path}.requests.{resource} {request} is above {path}.limits.{resource} {limit}: Kubernetes refuses a container whose request exceeds its limit; lower the request or raise the limit',
+  },
+  'quota-capacity': {
+    twin: 'rule',
+    message: 'quota {key} {hard} is below the {needed} the release needs at full scale; raise it to at least {needed} {fix}. Biggest part: {biggest}{rest}',
+    constants: {
+      // the helm test pods (charts/techshop/templates/tests/pod.yaml, monitoring's test-health.yaml)
+      testPodRequestsMillicores: 10,
+      testPodRequestsBytes: 16 * 2 ** 20,
+      testPodLimitsMillicores: 100,
+      testPodLimitsBytes: 32 * 2 ** 20,
+      // helm upgrade --history-max defaults to 10: the release's revisions are Secrets in its namespace
+      helmHistory: 10,
+      fixes: {
+        'requests.cpu': 'or lower the requests or the replicas',
+        'requests.memory': 'or lower the requests or the replicas',
+        'limits.cpu': 'or lower the limits or the replicas',
+        'limits.memory': 'or lower the limits or the replicas',
+        pods: 'or lower the replicas',
+        services: 'or turn off a component or its metrics Service',
+        secrets: 'or name fewer Secrets',
+        configmaps: 'or turn off a component',
+        persistentvolumeclaims: 'or turn off persistence of a component',
+        'requests.storage': 'or shrink the volumes',
+      },
+    },
+  },
+  'pdb-satisfiable': {
+    twin: 'rule',
+    message: 'app.pdb.minAvailable {minAvailable} needs more than the {minimum} replica(s) the app may run ({source}): such a PDB blocks every node drain; lower minAvailable or raise the replicas',
+  },
+  'hpa-range': {
+    twin: 'rule',
+    message: 'app.autoscaling.maxReplicas {max} is below minReplicas {min}: the API server refuses such a HorizontalPodAutoscaler; raise maxReplicas or lower minReplicas',
+  },
+  rollout: {
+    twin: 'rule',
+    message: 'app.strategy maxSurge and maxUnavailable are both 0: a rollout can never progress (the API server refuses it); allow a surge (1 or 25%)',
+  },
+  'vpa-hpa': {
+    twin: 'rule',
+    message: 'app.vpa.updateMode {mode} with the HPA on: both act on CPU and memory and fight; use "Off" (recommendations only) or turn autoscaling off',
+  },
+  connection: {
+    twin: 'rule',
+    message: 'the app has no {component}: this release does not run one, so name an existing Secret holding the connection string in app.connections.{component}.existingSecret',
+  },
+  'monitoring-targets': {
+    twin: 'rule',
+    message: 'monitoring.targets.{component}.enabled is {scraped} but {component}.enabled is {runs}: a target without its database fires "down" forever, a database without one goes unwatched; set them alike',
+  },
+  'tracing-collector': {
+    twin: 'rule',
+    message: "app.tracing.enabled sends traces to this release's collector, but tracing.enabled is false: set tracing.enabled to true, or app.tracing.endpoint to another OTLP endpoint",
+  },
+  'backup-target': {
+    twin: 'rule',
+    message: '{problem}: the backup chart reads these facts from its own values, not from the other charts, so they must agree',
+  },
+  'limit-range': {
+    twin: 'rule',
+    message: '{path}.limits.{resource} {limit} is above limitRange.max.{resource} {max}: the LimitRange admission refuses the pod; lower the limit or raise limitRange.max.{resource}',
+  },
+  'statefulset-claim-size': {
+    twin: 'cluster',
+    cluster: 'compares with the live StatefulSet (lookup), which exists only on the cluster',
+    message:
+      '{path}: {live} → {size} is refused: Kubernetes does not allow changing the volumeClaimTemplates of StatefulSet {name}. To grow the volumes: kubectl -n {namespace} patch pvc {claim}-{name}-<ordinal> -p \'{"spec":{"resources":{"requests":{"storage":"{size}"}}}}\' for each member (the StorageClass must allow expansion), then kubectl -n {namespace} delete statefulset {name} --cascade=orphan (the pods keep running), then run this upgrade again. To keep the volumes as they are, set {path} back to {live}.',
+  },
+  'api-not-served': {
+    twin: 'cluster',
+    cluster: 'depends on the APIs (CRDs) the target cluster serves',
+    message: '{path}: the cluster does not serve {apiVersion} {kind}. Install {provider} (its CRDs) first, or turn {path} off. Rendering without a cluster (helm template, GitOps)? Pass --api-versions {apiVersion}/{kind}.',
+  },
+  'limit-range-order': {
+    twin: 'rule',
+    message: 'limitRange.{lower}.{resource} {value} is above limitRange.{upper}.{resource} {bound}: the API server refuses a LimitRange unless defaultRequest <= default <= max; lower it or raise limitRange.{upper}.{resource}',
+  },
+  'credential-source': {
+    twin: 'rule',
+    message: '{path}: set either an inline value or existingSecret, not both (which one would be live is a guess); remove the inline value',
+  },
+  'redis-maxmemory': {
+    twin: 'rule',
+    message: 'redis.config.maxmemory {maxmemory} is above {percent}% of redis.resources.limits.memory {limit}: buffers and fork copy-on-write come on top, so the kernel kills redis before it evicts; lower maxmemory or raise the limit',
+    constants: { percent: 80 },
+  },
+  'quantity-format': {
+    twin: 'schema',
+    schemaKeys: ['redis.config.maxmemory', 'app.resources.limits.memory', 'app.resources.requests.memory'],
+    message: 'cannot read the size {value}: use a number with kb, mb or gb (redis) or a Kubernetes quantity (Ki, Mi, Gi)',
+  },
+  'mongodb-cache': {
+    twin: 'rule',
+    message: 'mongodb.wiredTigerCacheSizeGB {cache} is above {percent}% of mongodb.resources.limits.memory {limit}: connections, index builds and aggregations need the rest, so mongod is OOM-killed; lower the cache (about half of limit - 1Gi) or raise the limit',
+    constants: { percent: 50 },
+  },
+  'prometheus-retention-size': {
+    twin: 'rule',
+    message: 'monitoring.prometheus.retention.size {size} is above {percent}% of its volume {volume}: the WAL and the head block are not counted in it, so the disk fills before retention deletes anything; lower retention.size or grow prometheus.persistence.size',
+    constants: { percent: 90 },
+  },
+  'backup-alert-age': {
+    twin: 'rule',
+    message: 'monitoring.alerts.backup.maxAgeHours {hours} is not above the longest gap between two runs of backup.schedule "{schedule}" (every {gap} minutes at most): TechShopBackupNotSuccessful would fire between healthy backups; raise maxAgeHours above that gap or schedule backups more often',
+  },
+  'alertmanager-inline-credential': {
+    twin: 'rule',
+    message: 'monitoring.alertmanager.config.{path} is an inline credential: use {key}_file with a key of alertmanager.existingSecret (mounted at /etc/alertmanager/secrets); a webhook URL or key in values would end up in a ConfigMap',
+    constants: {
+      globalKeys: ['slack_api_url', 'smtp_auth_password', 'smtp_auth_secret', 'opsgenie_api_key', 'victorops_api_key', 'telegram_bot_token', 'webex_api_url'],
+      receiverKeys: ['url', 'api_url', 'webhook_url', 'auth_password', 'auth_secret', 'routing_key', 'service_key', 'bot_token', 'api_key', 'token', 'password', 'credentials', 'api_secret'],
+    },
+  },
+} as const satisfies Record<string, RuleSpec>;
+
+export type RuleId = keyof typeof RULE_TABLE;
+
+export function ruleConstant(id: RuleId, name: string): number | readonly string[] | Readonly<Record<string, string>> {
+  const value = (RULE_TABLE[id] as RuleSpec).constants?.[name];
+  if (value === undefined) throw new Error(`rule ${id} has no constant ${name}`);
+  return value;
+}
+
+/** A rule's message with its arguments (and constants) filled in: the same text the template fails with. */
+export function ruleMessage(id: RuleId, args: Record<string, string | number>): string {
+  const spec = RULE_TABLE[id] as RuleSpec;
+  const all: Record<string, unknown> = { ...args };
+  for (const [name, value] of Object.entries(spec.constants ?? {})) if (!(name in all) && typeof value !== 'object') all[name] = value;
+  return spec.message.replace(/\{([A-Za-z]+)\}/g, (whole, name: string) => (name in all ? String(all[name]) : whole));
+}
+
+export const RULES_TEMPLATE_PATH = 'charts/common/templates/_rules.tpl';
+
+/** charts/common/templates/_rules.tpl: the table as template helpers. */
+export function rulesTemplate(mark: string): string {
+  const messages: Record<string, string> = {};
+  const constants: Record<string, unknown> = {};
+  for (const [id, spec] of Object.entries(RULE_TABLE) as [string, RuleSpec][]) {
+    messages[id] = spec.message;
+    for (const [name, value] of Object.entries(spec.constants ?? {})) constants[`${id}.${name}`] = value;
+  }
+  const json = (value: unknown) => {
+    const text = JSON.stringify(value);
+    if (text.includes('`')) throw new Error('a rule message cannot contain a backtick (it ends the template string)');
+    return text;
+  };
+  return `{{- /*
+${mark} (source: scripts/lib/rule-table.ts)
+The cross-field rules the validator and the templates share. A template
+refuses values only through common.rules.fail, with a rule id of this table.
+*/ -}}
+
+{{/*
+common.rules.fail: fails the render with the rule's message, its {placeholders}
+filled from .args, and the rule id.
+Usage: {{ include "common.rules.fail" (dict "rule" "redis-maxmemory" "args" (dict "maxmemory" "400mb" "limit" "512Mi")) }}
+*/}}
+{{- define "common.rules.fail" -}}
+{{- $message := index (\`${json(messages)}\` | fromJson) .rule -}}
+{{- $args := merge (dict) (.args | default dict) (include "common.rules.constants" .rule | fromJson) -}}
+{{- range $name, $value := $args -}}
+{{- $message = replace (printf "{%s}" $name) (toString $value) $message -}}
+{{- end -}}
+{{- fail (printf "%s [rule %s]" $message .rule) -}}
+{{- end -}}
+
+{{/*
+common.rules.constants: a rule's constants as JSON ({"percent": 80}).
+Usage: {{ $c := include "common.rules.constants" "redis-maxmemory" | fromJson }}
+*/}}
+{{- define "common.rules.constants" -}}
+{{- $all := \`${json(constants)}\` | fromJson -}}
+{{- $out := dict -}}
+{{- range $key, $value := $all -}}
+{{- if hasPrefix (printf "%s." $) $key -}}
+{{- $_ := set $out (trimPrefix (printf "%s." $) $key) $value -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+`;
+}

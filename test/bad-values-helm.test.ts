@@ -1,0 +1,87 @@
+// helm itself refuses every file of the class corpus (test/helpers/bad-values.ts),
+// under both majors: through values.schema.json for what JSON Schema can say,
+// through the template fail of the same rule (scripts/lib/rule-table.ts) for the
+// cross-field rules, with the same message the validator gives.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../scripts/lib/exec.ts';
+import { helmMatrix, type HelmBinary } from '../scripts/lib/helm.ts';
+import { mapLimit } from '../scripts/lib/lint.ts';
+import { chartDir, repoRoot } from '../scripts/lib/paths.ts';
+import { createValidator } from '../scripts/lib/validate.ts';
+import { OPTIONAL_APIS } from './helpers/render.ts';
+import { CLASS_CASES } from './helpers/bad-values.ts';
+
+const fixtureDir = 'test/fixtures/values';
+
+/** What helm must say: the rule's tag and its message (the cause; the quota's breakdown may differ), or the key. */
+interface Expectation {
+  fixture: string;
+  rules: string[];
+  causes: string[];
+  keys: string[];
+  /** YAML-level problems: helm's parser refuses the file */
+  yaml: string[];
+}
+
+const expectations: Expectation[] = [];
+let matrix: HelmBinary[] = [];
+
+beforeAll(async () => {
+  matrix = await helmMatrix();
+  const validator = createValidator();
+  for (const { fixture } of CLASS_CASES) {
+    const file = `${fixtureDir}/${fixture}`;
+    const diagnostics = validator.validate(file, readFileSync(join(repoRoot, file)));
+    const shared = diagnostics.filter((d) => d.rule?.startsWith('rule/'));
+    const schema = diagnostics.filter((d) => /^(schema|profile)\//.test(d.rule ?? ''));
+    expectations.push({
+      fixture,
+      rules: shared.map((d) => d.rule!.slice('rule/'.length)),
+      causes: shared.map((d) => d.message.replace(' [the chart default; set it in this file]', '').split('. Biggest part:')[0]!),
+      // helm 3 and 4 both name the key of a schema error (for a bad key name: that name)
+      keys: schema.map((d) => {
+        const segments = [...d.path.matchAll(/\["((?:[^"\\]|\\.)*)"\]|([^.[\]]+)/g)].map((m) => m[1] ?? m[2] ?? '');
+        return d.message.startsWith('key name') ? segments.at(-1)! : segments.filter((seg) => !/^\d+$/.test(seg)).at(-1)!;
+      }),
+      yaml: diagnostics.filter((d) => !d.rule?.includes('/')).map((d) => d.rule!),
+    });
+  }
+});
+
+describe.each([4, 3])('helm %d template refuses every bad file of the class corpus', (major) => {
+  const results = new Map<string, { code: number; output: string }>();
+
+  beforeAll(async () => {
+    const helm = matrix.find((h) => h.major === major);
+    if (!helm) throw new Error(`no helm ${major}`);
+    await mapLimit(CLASS_CASES, 2, async ({ fixture }) => {
+      const apis = OPTIONAL_APIS.flatMap((api) => ['--api-versions', api]);
+      const result = await run(helm.path, ['template', 'shop', chartDir('techshop'), '-f', join(repoRoot, fixtureDir, fixture), ...apis]);
+      results.set(fixture, { code: result.code, output: `${result.stdout}\n${result.stderr}` });
+    });
+  });
+
+  it.each(CLASS_CASES.map((c) => c.fixture))('%s', (fixture) => {
+    const result = results.get(fixture)!;
+    const expected = expectations.find((x) => x.fixture === fixture)!;
+    expect(result.code, result.output.slice(-2000)).not.toBe(0);
+    const stderr = result.output;
+    if (expected.yaml.length > 0) {
+      expect(stderr).toMatch(/failed to parse/);
+    } else if (expected.keys.length === 0) {
+      // a cross-field rule alone: helm fails in the template, with the rule's own words (helm stops at the first)
+      const i = expected.rules.findIndex((rule) => stderr.includes(`[rule ${rule}]`));
+      expect(i, stderr.slice(-2000)).toBeGreaterThanOrEqual(0);
+      expect(stderr.replace(/\s+/g, ' ')).toContain(expected.causes[i]!.replace(/\s+/g, ' '));
+    } else {
+      // the schema refuses it first, naming the key
+      // (helm 4 writes the path as a JSON pointer: "/" in a key is "~1")
+      for (const key of expected.keys) {
+        const pointer = key.replace(/~/g, '~0').replace(/\//g, '~1');
+        expect(stderr.includes(key) || stderr.includes(pointer), `${key}:\n${stderr.slice(-2000)}`).toBe(true);
+      }
+    }
+  });
+});

@@ -1,0 +1,138 @@
+// The corpus of bad values files added for issue 13 (the classes Kubernetes or
+// the programs would refuse) and the quota object counts of issue 11: each
+// fixture with every diagnostic the validator must give, in order.
+// test/validate.test.ts checks the validator; test/bad-values-helm.test.ts that
+// helm refuses each file too (its schema, or the template fail of the same rule).
+
+export interface Expected {
+  rule: string;
+  line: number;
+  column: number;
+  path: string;
+  /** Parts of the message that must be there. */
+  says?: string[];
+}
+
+export interface Case {
+  fixture: string;
+  expected: Expected[];
+}
+
+export const e = (rule: string, line: number, column: number, path: string, ...says: string[]): Expected => ({ rule, line, column, path, says });
+
+export const DEFAULT_NOTE = '[the chart default; set it in this file]';
+
+export const CLASS_CASES: Case[] = [
+  // Kubernetes syntax: cron schedules (one grammar, scripts/lib/cron.ts)
+  { fixture: "values-dev.cron-backwards-range.yaml", expected: [e("schema/pattern", 7, 5, "backup.incremental.schedule", "is not a schedule Kubernetes accepts: hour range 22-2 runs backwards (got \"0 22-2 * * *\")")] },
+  { fixture: "values-dev.cron-day-32.yaml", expected: [e("schema/pattern", 6, 3, "backup.schedule", "is not a schedule Kubernetes accepts: day of month \"32\" is outside 1-31 (got \"0 2 32 * *\")")] },
+  { fixture: "values-dev.cron-hour-24.yaml", expected: [e("schema/pattern", 7, 5, "backup.verify.schedule", "is not a schedule Kubernetes accepts: hour \"24\" is outside 0-23 (got \"30 24 * * *\")")] },
+  { fixture: "values-dev.cron-minute-60.yaml", expected: [e("schema/pattern", 6, 3, "backup.schedule", "is not a schedule Kubernetes accepts: minute \"60\" is outside 0-59 (got \"60 2 * * *\")")] },
+  { fixture: "values-dev.cron-month-13.yaml", expected: [e("schema/pattern", 6, 3, "backup.schedule", "is not a schedule Kubernetes accepts: month \"13\" is outside 1-12 (got \"0 2 1 13 *\")")] },
+  { fixture: "values-dev.cron-prose.yaml", expected: [e("schema/pattern", 7, 5, "backup.incremental.schedule", "is not a schedule Kubernetes accepts: a schedule has 5 fields (minute hour day-of-month")] },
+  { fixture: "values-dev.cron-range-zero-step.yaml", expected: [e("schema/pattern", 8, 7, "redis.cluster.reconcile.schedule", "is not a schedule Kubernetes accepts: hour step \"0\" must be a whole number of at least 1")] },
+  { fixture: "values-dev.cron-six-fields.yaml", expected: [e("schema/pattern", 6, 3, "backup.schedule", "is not a schedule Kubernetes accepts: a schedule has 5 fields (minute hour day-of-month")] },
+  { fixture: "values-dev.cron-unknown-macro.yaml", expected: [e("schema/pattern", 6, 3, "backup.schedule", "is not a schedule Kubernetes accepts: unknown macro @fortnightly (use @yearly, @annually,")] },
+  { fixture: "values-dev.cron-weekday-8.yaml", expected: [e("schema/pattern", 7, 5, "backup.verify.schedule", "is not a schedule Kubernetes accepts: day of week \"8\" is outside 0-7 (got \"0 5 * * 8\")")] },
+  { fixture: "values-dev.cron-zero-step.yaml", expected: [e("schema/pattern", 8, 7, "redis.cluster.reconcile.schedule", "is not a schedule Kubernetes accepts: minute step \"0\" must be a whole number of at least")] },
+  // Kubernetes syntax: DNS names
+  { fixture: "values-dev.cluster-domain-label-64.yaml", expected: [e("schema/pattern", 6, 3, "mongodb.clusterDomain", "is not a DNS name - lower-case letters, digits and \"-\", labels of 1-63 characters")] },
+  { fixture: "values-dev.host-label-64.yaml", expected: [e("schema/pattern", 7, 5, "app.ingress.host", "is not a DNS name - lower-case letters, digits and \"-\", labels of 1-63 characters")] },
+  { fixture: "values-dev.host-label-trailing-dash.yaml", expected: [e("schema/pattern", 7, 5, "app.ingress.host", "is not a DNS name - lower-case letters, digits and \"-\", labels of 1-63 characters")] },
+  { fixture: "values-dev.host-over-253.yaml", expected: [e("schema/maxLength", 7, 5, "app.ingress.host", "is not a DNS name - lower-case letters, digits and \"-\", labels of 1-63 characters")] },
+  { fixture: "values-dev.host-uppercase.yaml", expected: [e("schema/pattern", 7, 5, "app.ingress.host", "is not a DNS name - lower-case letters, digits and \"-\", labels of 1-63 characters")] },
+  // Kubernetes syntax: label and annotation keys and values in every free-form map
+  { fixture: "values-dev.annotation-key-name-64.yaml", expected: [e("schema/pattern", 7, 5, "backup.podAnnotations[\"example.com/nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\"]", "key name \"example.com/nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\"")] },
+  { fixture: "values-dev.annotation-key-space.yaml", expected: [e("schema/pattern", 7, 5, "redis.podAnnotations[\"my annotation\"]", "key name \"my annotation\" is not a label or annotation key - an optional DNS-subdomain")] },
+  { fixture: "values-dev.label-value-trailing-dash.yaml", expected: [e("schema/pattern", 7, 5, "redis.podLabels.tier", "is not a label value - at most 63 letters, digits, \"-\", \"_\" or \".\", starting and ending")] },
+  { fixture: "values-dev.node-selector-empty-name.yaml", expected: [e("schema/pattern", 7, 5, "app.nodeSelector[\"kubernetes.io/\"]", "key name \"kubernetes.io/\" is not a label or annotation key - an optional DNS-subdomain")] },
+  { fixture: "values-dev.node-selector-newline.yaml", expected: [e("schema/pattern", 7, 5, "mongodb.nodeSelector[\"kubernetes.io/os\"]", "is not a label value - at most 63 letters, digits, \"-\", \"_\" or \".\", starting and ending")] },
+  { fixture: "values-dev.pod-label-key-prefix-upper.yaml", expected: [e("schema/pattern", 7, 5, "mongodb.podLabels[\"Example.com/team\"]", "key name \"Example.com/team\" is not a label or annotation key - an optional DNS-subdomain")] },
+  { fixture: "values-dev.pod-label-key-two-slashes.yaml", expected: [e("schema/pattern", 7, 5, "redis.podLabels[\"example.com/team/name\"]", "key name \"example.com/team/name\" is not a label or annotation key - an optional")] },
+  { fixture: "values-dev.pod-label-value-64.yaml", expected: [e("schema/maxLength", 7, 5, "app.podLabels.team", "is not a label value - at most 63 letters, digits, \"-\", \"_\" or \".\", starting and ending")] },
+  { fixture: "values-dev.pod-label-value-space.yaml", expected: [e("schema/pattern", 7, 5, "app.podLabels.team", "is not a label value - at most 63 letters, digits, \"-\", \"_\" or \".\", starting and ending")] },
+  { fixture: "values-dev.sa-annotation-key.yaml", expected: [e("schema/pattern", 8, 7, "app.serviceAccount.annotations[\"iam role\"]", "key name \"iam role\" is not a label or annotation key - an optional DNS-subdomain prefix")] },
+  { fixture: "values-dev.selector-label-value.yaml", expected: [e("schema/pattern", 8, 7, "monitoring.operator.selectorLabels.release", "is not a label value - at most 63 letters, digits, \"-\", \"_\" or \".\", starting and ending")] },
+  // Kubernetes syntax: storageClassName in every chart
+  { fixture: "values-dev.storage-class-space.yaml", expected: [e("schema/pattern", 8, 7, "monitoring.prometheus.persistence.storageClassName", "is not a StorageClass name - lower-case letters, digits, \"-\" and \".\", starting and ending")] },
+  { fixture: "values-dev.storage-class-underscore.yaml", expected: [e("schema/pattern", 7, 5, "mongodb.persistence.storageClass", "is not a StorageClass name - lower-case letters, digits, \"-\" and \".\", starting and ending")] },
+  { fixture: "values-dev.storage-class-upper.yaml", expected: [e("schema/pattern", 7, 5, "redis.persistence.storageClass", "is not a StorageClass name - lower-case letters, digits, \"-\" and \".\", starting and ending")] },
+  { fixture: "values-staging.storage-class-backup.yaml", expected: [e("schema/pattern", 70, 5, "backup.persistence.storageClass", "is not a StorageClass name - lower-case letters, digits, \"-\" and \".\", starting and ending")] },
+  // Kubernetes syntax: CIDRs
+  { fixture: "values-dev.cidr-ipv4-prefix-64.yaml", expected: [e("schema/pattern", 8, 7, "app.networkPolicy.externalEgress.cidr", "is not an address range - IPv4 a.b.c.d/0-32 (octets 0-255) or IPv6 with a prefix length")] },
+  { fixture: "values-dev.cidr-ipv6-prefix-129.yaml", expected: [e("schema/pattern", 8, 7, "app.networkPolicy.externalEgress.cidr", "is not an address range - IPv4 a.b.c.d/0-32 (octets 0-255) or IPv6 with a prefix length")] },
+  { fixture: "values-dev.cidr-no-prefix.yaml", expected: [e("schema/pattern", 8, 7, "monitoring.networkPolicy.apiServer.cidr", "is not an address range - IPv4 a.b.c.d/0-32 (octets 0-255) or IPv6 with a prefix length")] },
+  { fixture: "values-dev.cidr-octet-256.yaml", expected: [e("schema/pattern", 10, 11, "app.networkPolicy.externalEgress.except[0]", "is not an address range - IPv4 a.b.c.d/0-32 (octets 0-255) or IPv6 with a prefix length")] },
+  // Kubernetes syntax: RFC 3339 times
+  { fixture: "values-prod.restore-february-30.yaml", expected: [e("schema/pattern", 148, 5, "backup.restore.pointInTime", "is not an RFC 3339 UTC time such as 2025-01-31T10:30:00Z - a real month, a day that month")] },
+  { fixture: "values-prod.restore-hour-24.yaml", expected: [e("schema/pattern", 148, 5, "backup.restore.pointInTime", "is not an RFC 3339 UTC time such as 2025-01-31T10:30:00Z - a real month, a day that month")] },
+  { fixture: "values-prod.restore-month-13.yaml", expected: [e("schema/pattern", 148, 5, "backup.restore.pointInTime", "is not an RFC 3339 UTC time such as 2025-01-31T10:30:00Z - a real month, a day that month")] },
+  { fixture: "values-prod.restore-no-zone.yaml", expected: [e("schema/pattern", 148, 5, "backup.restore.pointInTime", "is not an RFC 3339 UTC time such as 2025-01-31T10:30:00Z - a real month, a day that month")] },
+  // Kubernetes syntax: tolerations, archive names, IngressClass names
+  { fixture: "values-dev.ingress-class-uppercase.yaml", expected: [e("schema/pattern", 7, 5, "app.ingress.className", "must match pattern \"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$\" (got \"Nginx\")")] },
+  { fixture: "values-dev.toleration-exists-with-value.yaml", expected: [e("schema/maxLength", 9, 7, "redis.tolerations[0].value", "must be empty with operator Exists (the API server refuses a value there) (got \"database\")")] },
+  { fixture: "values-dev.toleration-key-space.yaml", expected: [e("schema/pattern", 7, 7, "mongodb.tolerations[0].key", "is not a taint key - empty, or an optional DNS-subdomain prefix and \"/\", then a name of")] },
+  { fixture: "values-dev.toleration-seconds-no-execute.yaml", expected: [e("schema/const", 9, 7, "app.tolerations[0].effect", "must be NoExecute when tolerationSeconds is set (the API server refuses it otherwise)")] },
+  { fixture: "values-prod.restore-archive-month-13.yaml", expected: [e("schema/pattern", 147, 5, "backup.restore.archive", "is not a full dump name - mongodb-full-<YYYYMMDD>T<HHMMSS>Z.archive.gz with a real month,")] },
+  { fixture: "values-prod.restore-february-29-2025.yaml", expected: [e("schema/pattern", 148, 5, "backup.restore.pointInTime", "is not an RFC 3339 UTC time such as 2025-01-31T10:30:00Z - a real month, a day that month")] },
+  { fixture: "values-staging.backup-endpoint-label-64.yaml", expected: [e("schema/pattern", 68, 5, "backup.storage.endpoint", "is not an endpoint URL - http(s)://, a DNS name (labels of 1-63 lower-case letters,")] },
+  // Topology
+  { fixture: "values-dev.mongodb-4-members.yaml", expected: [e("schema/not", 7, 3, "mongodb.replicaCount", "a replica set needs an odd number of members (3, 5, 7) - with an even number one more")] },
+  { fixture: "values-dev.mongodb-standalone-3.yaml", expected: [e("schema/const", 6, 3, "mongodb.replicaCount", "a standalone MongoDB runs exactly 1 member; set replicaCount 1, or architecture")] },
+  { fixture: "values-prod.mongodb-2-members.yaml", expected: [e("schema/not", 48, 3, "mongodb.replicaCount", "a replica set needs an odd number of members (3, 5, 7) - with an even number one more"), e("profile/prod", 48, 3, "mongodb.replicaCount", "must be >= 3 (got 2) - prod policy: a prod replica set has at least 3 members to keep a")] },
+  { fixture: "values-prod.mongodb-6-members.yaml", expected: [e("schema/not", 48, 3, "mongodb.replicaCount", "a replica set needs an odd number of members (3, 5, 7) - with an even number one more")] },
+  { fixture: "values-staging.mongodb-2-members.yaml", expected: [e("schema/not", 43, 3, "mongodb.replicaCount", "a replica set needs an odd number of members (3, 5, 7) - with an even number one more"), e("profile/staging", 43, 3, "mongodb.replicaCount", "must be >= 3 (got 2) - staging policy: a staging replica set has at least 3 members like")] },
+  // Resources: requests above limits, every container of every component
+  { fixture: "values-dev.grafana-request-over-limit.yaml", expected: [e("rule/request-limit", 9, 9, "monitoring.grafana.resources.requests.cpu", "monitoring.grafana.resources.requests.cpu 2 is above")] },
+  { fixture: "values-dev.mongodb-bootstrap-request-over-limit.yaml", expected: [e("rule/request-limit", 9, 9, "mongodb.bootstrap.resources.requests.cpu", "mongodb.bootstrap.resources.requests.cpu 1 is above")] },
+  { fixture: "values-dev.mongodb-request-over-limit.yaml", expected: [e("rule/request-limit", 9, 7, "mongodb.resources.requests.memory", "mongodb.resources.requests.memory 2Gi is above mongodb.resources.limits.memory 1Gi:")] },
+  { fixture: "values-dev.prometheus-request-over-limit.yaml", expected: [e("rule/request-limit", 9, 9, "monitoring.prometheus.resources.requests.memory", "monitoring.prometheus.resources.requests.memory 3Gi is above")] },
+  { fixture: "values-dev.redis-exporter-request-over-limit.yaml", expected: [e("rule/request-limit", 9, 9, "redis.metrics.resources.requests.cpu", "redis.metrics.resources.requests.cpu 200m is above redis.metrics.resources.limits.cpu")] },
+  { fixture: "values-prod.backup-verify-request-over-limit.yaml", expected: [e("rule/quota-capacity", 158, 5, "resourceQuota.hard[\"requests.memory\"]", "quota requests.memory 16Gi is below the 18496Mi the release needs at full scale; raise it"), e("rule/request-limit", 140, 9, "backup.verify.resources.requests.memory", "backup.verify.resources.requests.memory 8Gi is above")] },
+  // Cross-field sense
+  { fixture: "values-dev.backup-default-bucket.yaml", expected: [e("schema/not", 5, 1, "backup.storage.bucket", "is the chart's example bucket; backups on need your own bucket (backup.storage.bucket),", DEFAULT_NOTE)] },
+  { fixture: "values-dev.wiredtiger-over-limit.yaml", expected: [e("rule/mongodb-cache", 6, 3, "mongodb.wiredTigerCacheSizeGB", "mongodb.wiredTigerCacheSizeGB 2 is above 50% of mongodb.resources.limits.memory 1Gi:")] },
+  { fixture: "values-prod.backup-alert-under-interval.yaml", expected: [e("rule/backup-alert-age", 81, 7, "monitoring.alerts.backup.maxAgeHours", "monitoring.alerts.backup.maxAgeHours 12 is not above the longest gap between two runs of")] },
+  { fixture: "values-prod.backup-weekly-schedule.yaml", expected: [e("rule/backup-alert-age", 76, 1, "monitoring.alerts.backup.maxAgeHours", "monitoring.alerts.backup.maxAgeHours 26 is not above the longest gap between two runs of", DEFAULT_NOTE)] },
+  { fixture: "values-prod.retention-size-over-volume.yaml", expected: [e("rule/prometheus-retention-size", 84, 7, "monitoring.prometheus.retention.size", "monitoring.prometheus.retention.size 25GB is above 90% of its volume 20Gi: the WAL and")] },
+  { fixture: "values-prod.wiredtiger-over-half.yaml", expected: [e("rule/mongodb-cache", 56, 3, "mongodb.wiredTigerCacheSizeGB", "mongodb.wiredTigerCacheSizeGB 1.5 is above 50% of mongodb.resources.limits.memory 2Gi:")] },
+  { fixture: "values-staging.backup-default-bucket.yaml", expected: [e("schema/not", 65, 3, "backup.storage.bucket", "is the chart's example bucket; backups on need your own bucket (backup.storage.bucket),", DEFAULT_NOTE)] },
+  // Prod policy
+  { fixture: "values-dev.ingress-configuration-snippet.yaml", expected: [e("schema/not", 8, 7, "app.ingress.annotations[\"nginx.ingress.kubernetes.io/configuration-snippet\"]", "key name \"nginx.ingress.kubernetes.io/configuration-snippet\" is an ingress-nginx snippet")] },
+  { fixture: "values-prod.backup-network-policy-off.yaml", expected: [e("profile/prod", 146, 5, "backup.networkPolicy.enabled", "must be true (got false) - prod policy: prod isolates the backup pods (they hold the")] },
+  { fixture: "values-prod.ingress-server-snippet.yaml", expected: [e("schema/not", 45, 7, "app.ingress.annotations[\"nginx.ingress.kubernetes.io/server-snippet\"]", "key name \"nginx.ingress.kubernetes.io/server-snippet\" is an ingress-nginx snippet")] },
+  { fixture: "values-prod.monitoring-network-policy-off.yaml", expected: [e("profile/prod", 80, 5, "monitoring.networkPolicy.enabled", "must be true (got false) - prod policy: prod isolates Prometheus")] },
+  { fixture: "values-staging.ingress-auth-snippet.yaml", expected: [e("schema/not", 39, 7, "app.ingress.annotations[\"nginx.ingress.kubernetes.io/auth-snippet\"]", "key name \"nginx.ingress.kubernetes.io/auth-snippet\" is an ingress-nginx snippet")] },
+  // Rules that lived only in templates (now one rule table), and the schema twins of removed template fails
+  { fixture: "values-dev.alertmanager-global-slack-url.yaml", expected: [e("rule/alertmanager-inline-credential", 9, 9, "monitoring.alertmanager.config.global.slack_api_url", "monitoring.alertmanager.config.global.slack_api_url is an inline credential: use slack_api_url_file")] },
+  { fixture: "values-dev.backup-key-without-secret.yaml", expected: [e("schema/minLength", 7, 3, "backup.storage.secretAccessKey", "storage.accessKeyId is set, so storage.secretAccessKey must be too (or use", DEFAULT_NOTE)] },
+  { fixture: "values-dev.grafana-password-with-existing-secret.yaml", expected: [e("rule/credential-source", 8, 7, "monitoring.grafana.admin.password", "monitoring.grafana.admin: set either an inline value or existingSecret, not both (which")] },
+  { fixture: "values-dev.redis-maxmemory-over-80.yaml", expected: [e("rule/redis-maxmemory", 7, 5, "redis.config.maxmemory", "redis.config.maxmemory 450mb is above 80% of redis.resources.limits.memory 512Mi: buffers")] },
+  { fixture: "values-dev.redis-password-with-existing-secret.yaml", expected: [e("rule/credential-source", 9, 5, "redis.auth.password", "redis.auth.password: set either an inline value or existingSecret, not both (which one")] },
+  { fixture: "values-dev.restore-point-in-time-standalone.yaml", expected: [e("schema/const", 5, 1, "backup.mongodb.architecture", "restore.pointInTime needs a replica set (mongodb.architecture replicaset) - a standalone", DEFAULT_NOTE)] },
+  { fixture: "values-dev.restore-without-archive.yaml", expected: [e("schema/minLength", 9, 3, "backup.restore.archive", "restore.enabled needs restore.archive, the full dump to restore", DEFAULT_NOTE)] },
+  { fixture: "values-prod.alertmanager-inline-webhook.yaml", expected: [e("rule/alertmanager-inline-credential", 110, 15, "monitoring.alertmanager.config.receivers[0].slack_configs[0].api_url", "monitoring.alertmanager.config.receivers[0].slack_configs[0].api_url is an inline")] },
+  { fixture: "values-dev.redis-maxmemory-unit.yaml", expected: [e("schema/pattern", 7, 5, "redis.config.maxmemory", "must match pattern \"^[1-9][0-9]*(kb|mb|gb)?$\" (got \"400MB\")")] },
+  // Cross-field rules of the app, monitoring and backup charts, and the LimitRange for every container (template twins in charts/techshop/templates/rules.yaml)
+  { fixture: "values-dev.mongodb-exporter-over-limitrange.yaml", expected: [e("rule/limit-range", 9, 9, "mongodb.metrics.resources.limits.memory", "mongodb.metrics.resources.limits.memory 6Gi is above limitRange.max.memory 4Gi: the")] },
+  { fixture: "values-dev.tracing-collector-off.yaml", expected: [e("rule/tracing-collector", 7, 5, "app.tracing.enabled", "app.tracing.enabled sends traces to this release's collector, but tracing.enabled is false")] },
+  { fixture: "values-dev.monitoring-target-without-database.yaml", expected: [e("rule/monitoring-targets", 1, 1, "monitoring.targets.redis.enabled", "monitoring.targets.redis.enabled is true but redis.enabled is false: a target without its", DEFAULT_NOTE)] },
+  { fixture: "values-dev.no-redis-no-connection.yaml", expected: [e("rule/connection", 1, 1, "app.connections.redis.existingSecret", "the app has no redis: this release does not run one, so name an existing Secret holding", DEFAULT_NOTE)] },
+  { fixture: "values-dev.rollout-zero-surge-zero-unavailable.yaml", expected: [e("rule/rollout", 7, 5, "app.strategy.maxSurge", "app.strategy maxSurge and maxUnavailable are both 0: a rollout can never progress (the")] },
+  { fixture: "values-prod.backup-architecture-mismatch.yaml", expected: [e("rule/backup-target", 129, 5, "backup.mongodb.architecture", "backup.mongodb.architecture is standalone but mongodb.architecture is replicaset (oplog")] },
+  { fixture: "values-prod.backup-rdb-copy-not-allowed.yaml", expected: [e("rule/backup-target", 143, 7, "backup.redis.rdbCopy.enabled", "the Redis RDB copy needs redis.enabled and redis.networkPolicy.allowBackup (Redis admits")] },
+  { fixture: "values-prod.hpa-max-below-min.yaml", expected: [e("rule/hpa-range", 27, 5, "app.autoscaling.maxReplicas", "app.autoscaling.maxReplicas 2 is below minReplicas 3: the API server refuses such a")] },
+  { fixture: "values-prod.pdb-min-available-at-hpa-min.yaml", expected: [e("rule/pdb-satisfiable", 32, 5, "app.pdb.minAvailable", "app.pdb.minAvailable 3 needs more than the 3 replica(s) the app may run")] },
+  { fixture: "values-prod.prometheus-cpu-over-limitrange.yaml", expected: [e("rule/limit-range", 92, 9, "monitoring.prometheus.resources.limits.cpu", "monitoring.prometheus.resources.limits.cpu 2500m is above limitRange.max.cpu 2: the")] },
+  { fixture: "values-prod.vpa-recreate-with-hpa.yaml", expected: [e("rule/vpa-hpa", 35, 5, "app.vpa.updateMode", "app.vpa.updateMode Recreate with the HPA on: both act on CPU and memory and fight; use")] },
+  { fixture: "values-dev.limitrange-default-request-over-default.yaml", expected: [e("rule/limit-range-order", 7, 5, "limitRange.defaultRequest.cpu", "limitRange.defaultRequest.cpu 1 is above limitRange.default.cpu 500m: the API server")] },
+  { fixture: "values-prod.limitrange-default-over-max.yaml", expected: [e("rule/limit-range-order", 152, 5, "limitRange.default.memory", "limitRange.default.memory 8Gi is above limitRange.max.memory 4Gi: the API server refuses")] },
+  // Quota object counts (the staging failure on a real API server)
+  { fixture: "values-prod.quota-claims-too-few.yaml", expected: [e("rule/quota-capacity", 158, 5, "resourceQuota.hard.persistentvolumeclaims", "quota persistentvolumeclaims 8 is below the 11 the release needs at full scale; raise it")] },
+  { fixture: "values-prod.quota-secrets-too-few.yaml", expected: [e("rule/quota-capacity", 161, 5, "resourceQuota.hard.secrets", "quota secrets 10 is below the 16 the release needs at full scale; raise it to at least 16")] },
+  { fixture: "values-prod.quota-storage-too-small.yaml", expected: [e("rule/quota-capacity", 157, 5, "resourceQuota.hard[\"requests.storage\"]", "quota requests.storage 100Gi is below the 160Gi the release needs at full scale; raise it")] },
+  { fixture: "values-staging.quota-services-10.yaml", expected: [e("rule/quota-capacity", 82, 5, "resourceQuota.hard.services", "quota services 10 is below the 11 the release needs at full scale; raise it to at least")] },
+  // YAML merge keys
+  { fixture: "yaml.merge-key-alias-of-scalar.yaml", expected: [e("merge-key", 6, 7, "app", "merge key \"<<\" needs a mapping or an alias of one (&anchor on a mapping), got a number 2")] },
+  { fixture: "yaml.merge-key-scalar.yaml", expected: [e("merge-key", 5, 7, "app", "merge key \"<<\" needs a mapping or an alias of one (&anchor on a mapping), got a number 3;")] },
+];

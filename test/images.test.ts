@@ -1,0 +1,194 @@
+// Image pins: every image in every render is pinned and comes from the one
+// list (images.yaml); the values files and Chart.yaml appVersions carry the
+// same pins; Renovate's matchers (renovate.json) find every image of the list.
+import { execFileSync } from 'node:child_process';
+import { lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import {
+  imageRef,
+  parseImageRef,
+  readImageList,
+  renderedImages,
+  renovateExtract,
+  valuesImages,
+  type RenovateCustomManager,
+} from '../scripts/lib/images.ts';
+import { renderTarget } from '../scripts/lib/kube-checks.ts';
+import { describeTarget, lintTargets } from '../scripts/lib/lint.ts';
+import { repoRoot } from '../scripts/lib/paths.ts';
+import { readChartMeta } from '../scripts/lib/values.ts';
+import { helms } from './helpers/render.ts';
+
+const list = readImageList();
+const byRepository = new Map(list.map((p) => [`${p.registry}/${p.repository}`, p]));
+/** Our own image: dev follows its newest build (latest, pulled Always), as the dev profile allows. */
+const OWN_IMAGE = 'app';
+
+const repoFiles = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' })
+  .split('\n')
+  .filter((f) => f && !/^(node_modules|\.cache|dist)(\/|$)/.test(f) && lstatSync(join(repoRoot, f), { throwIfNoEntry: false })?.isFile());
+const read = (file: string) => readFileSync(join(repoRoot, file), 'utf8');
+
+describe('the image list (images.yaml)', () => {
+  it('names each image once, spelled registry/repository with a pinned version tag', () => {
+    expect(list.length).toBeGreaterThanOrEqual(10);
+    expect(new Set(list.map((p) => p.name)).size).toBe(list.length);
+    expect(byRepository.size, 'one entry per registry/repository').toBe(list.length);
+    for (const pin of list) {
+      expect(pin.registry, pin.name).toBe('docker.io');
+      expect(pin.tag, pin.name).toMatch(/^v?\d+\.\d+\.\d+$/);
+      // official images spelled one way: library/<name>, never the short form
+      if (!pin.repository.includes('/')) throw new Error(`${pin.name}: write library/${pin.repository}`);
+    }
+  });
+
+  it('holds the patched versions issue 12 asks for', () => {
+    const version = (name: string) => (list.find((p) => p.name === name)?.tag ?? '').replace(/^v/, '').split('.').map(Number);
+    const atLeast = (name: string, min: number[]) => {
+      const v = version(name);
+      expect(v.slice(0, 2), name).toEqual(min.slice(0, 2)); // stays on its release line
+      expect(v[2]!, name).toBeGreaterThanOrEqual(min[2]!);
+    };
+    atLeast('mongo', [8, 0, 17]); // CVE-2025-14847 ("MongoBleed") is fixed in 8.0.17
+    atLeast('redis', [7, 2, 11]); // 7.2.11: the Lua CVEs of October 2025
+    atLeast('prometheus', [3, 5, 1]);
+    atLeast('busybox', [1, 37, 0]);
+  });
+});
+
+const targets = lintTargets().filter((t) => readChartMeta(t.chart).type !== 'library');
+
+describe('every image in every render comes from the list', () => {
+  const used = new Set<string>();
+
+  it('renders dev, staging and prod and every chart with its ci values (helm test pods included)', () => {
+    expect(targets.filter((t) => /values\/values-(dev|staging|prod)\.yaml$/.test(t.valuesFile ?? ''))).toHaveLength(3);
+    expect(new Set(targets.map((t) => t.chart))).toEqual(new Set(['app', 'mongodb', 'redis', 'monitoring', 'backup', 'tracing', 'logging', 'techshop']));
+  });
+
+  for (const target of targets) {
+    it(describeTarget(target), async () => {
+      const rendered = await renderTarget(helms[0]!, target);
+      const images = renderedImages(rendered.objects);
+      expect(images.length).toBeGreaterThan(0);
+      expect(images.some((i) => i.object.startsWith('Pod/')), 'helm test pods are rendered too').toBe(!['app', 'backup', 'tracing', 'logging'].includes(target.chart));
+      for (const found of images) {
+        const where = `${found.object} ${found.container}: ${found.image}`;
+        const ref = parseImageRef(found.image);
+        expect(ref, where).toBeDefined();
+        const pin = byRepository.get(`${ref!.registry}/${ref!.repository}`);
+        expect(pin, `${where} is not in images.yaml`).toBeDefined();
+        used.add(pin!.name);
+        if (pin!.name === OWN_IMAGE && ref!.tag === 'latest') {
+          expect(target.valuesFile ?? '', where).toMatch(/dev/);
+          expect(found.pullPolicy, where).toBe('Always');
+          continue;
+        }
+        expect(ref!.tag, `${where}: pinned by images.yaml`).toBe(pin!.tag);
+      }
+    });
+  }
+
+  it('uses every entry of the list (no stale pins)', () => {
+    expect([...used].sort()).toEqual(list.map((p) => p.name).sort());
+  });
+
+  it('fails on an image that is not in the list', () => {
+    const ref = parseImageRef('docker.io/library/mongo:8.0.15')!;
+    expect(byRepository.get(`${ref.registry}/${ref.repository}`)?.tag).not.toBe(ref.tag);
+    expect(byRepository.get('docker.io/mongo')).toBeUndefined(); // the short spelling is not the list's
+    expect(parseImageRef('mongo')).toBeUndefined(); // no registry, no tag: not pinned
+  });
+});
+
+describe('values files and Chart.yaml carry the list pins', () => {
+  const valuesFiles = repoFiles.filter((f) => /^charts\/[^/]+\/(values\.yaml|ci\/[^/]+-values\.yaml)$|^values\/values-[^/]+\.yaml$/.test(f));
+
+  it('every image block names a list image and its pin (tag overrides: the pin, or latest for our own image in dev)', () => {
+    let blocks = 0;
+    for (const file of valuesFiles) {
+      for (const image of valuesImages(parse(read(file)))) {
+        blocks++;
+        const where = `${file} ${image.path}`;
+        // a block without a repository overrides the tag of the chart's image: only our own app's
+        // (the umbrella's app.image, or the app chart's image) is overridden by environment files
+        const ownOverride = image.path === 'app.image' || (image.path === 'image' && file.startsWith('charts/app/'));
+        if (!image.repository) expect(ownOverride, `${where}: a tag override of a third-party image hides it from Renovate`).toBe(true);
+        const pin = image.repository ? byRepository.get(`${image.registry ?? 'docker.io'}/${image.repository}`) : list.find((p) => p.name === OWN_IMAGE);
+        expect(pin, `${where}: not in images.yaml`).toBeDefined();
+        if (image.registry !== undefined) expect(image.registry, where).toBe(pin!.registry);
+        if (image.tag === undefined) continue;
+        if (pin!.name === OWN_IMAGE && image.tag === 'latest') expect(file, where).toMatch(/dev/);
+        else expect(image.tag, where).toBe(pin!.tag);
+      }
+    }
+    expect(blocks).toBeGreaterThanOrEqual(list.length);
+  });
+
+  it('the appVersion of mongodb, redis and monitoring is their image version', () => {
+    const appVersion = (chart: string) => (parse(read(`charts/${chart}/Chart.yaml`)) as { appVersion?: string }).appVersion;
+    const bare = (name: string) => list.find((p) => p.name === name)!.tag.replace(/^v/, '');
+    expect(appVersion('mongodb')).toBe(bare('mongo'));
+    expect(appVersion('redis')).toBe(bare('redis'));
+    expect(appVersion('monitoring')).toBe(bare('prometheus'));
+  });
+
+  it('imageRef spells a list entry as the renders do', () => {
+    expect(imageRef('mongo')).toMatch(/^docker\.io\/library\/mongo:8\.0\.\d+$/);
+    expect(() => imageRef('nope')).toThrow(/no image "nope"/);
+  });
+});
+
+describe('Renovate (renovate.json)', () => {
+  const config = JSON.parse(read('renovate.json')) as {
+    'helm-values'?: { enabled?: boolean };
+    customManagers: RenovateCustomManager[];
+    packageRules: { matchPackageNames?: string[]; enabled?: boolean; allowedVersions?: string }[];
+  };
+  const deps = renovateExtract(config.customManagers, repoFiles.map((path) => ({ path, text: read(path) })));
+
+  it('finds every image of the list in images.yaml, with its pin, from the docker datasource', () => {
+    for (const pin of list) {
+      const found = deps.filter((d) => d.file === 'images.yaml' && d.depName === pin.repository);
+      expect(found, pin.name).toEqual([{ file: 'images.yaml', depName: pin.repository, currentValue: pin.tag, datasource: 'docker' }]);
+    }
+    expect(deps.filter((d) => d.file === 'images.yaml')).toHaveLength(list.length);
+  });
+
+  it('finds every image block of every chart values.yaml, so one pull request bumps the list and the charts together', () => {
+    for (const file of repoFiles.filter((f) => /^charts\/[^/]+\/values\.yaml$/.test(f))) {
+      const blocks = valuesImages(parse(read(file))).filter((b) => b.repository);
+      const found = deps.filter((d) => d.file === file);
+      expect(found.map((d) => `${d.depName}:${d.currentValue}`).sort(), file).toEqual(blocks.map((b) => `${b.repository}:${b.tag}`).sort());
+    }
+    for (const chart of ['mongodb', 'redis', 'monitoring']) {
+      const found = deps.filter((d) => d.file === `charts/${chart}/Chart.yaml`);
+      expect(found, chart).toHaveLength(1);
+      expect(byRepository.has(`docker.io/${found[0]!.depName}`), chart).toBe(true);
+    }
+  });
+
+  it('extracts nothing that is not in the list', () => {
+    expect(deps.length).toBeGreaterThan(list.length);
+    for (const dep of deps) expect(byRepository.get(`docker.io/${dep.depName}`), `${dep.file} ${dep.depName}`).toBeDefined();
+  });
+
+  it('turns off the built-in helm-values manager (no duplicate updates), keeps our image and the release lines', () => {
+    expect(config['helm-values']?.enabled).toBe(false);
+    const rule = (name: string) => config.packageRules.find((r) => r.matchPackageNames?.includes(name));
+    expect(rule('techshop/app')?.enabled).toBe(false);
+    expect(new RegExp(rule('library/mongo')!.allowedVersions!.slice(1, -1)).test('8.0.21')).toBe(true);
+    expect(new RegExp(rule('library/mongo')!.allowedVersions!.slice(1, -1)).test('8.2.0')).toBe(false);
+    expect(new RegExp(rule('library/redis')!.allowedVersions!.slice(1, -1)).test('7.4.0')).toBe(false);
+    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('v3.5.2')).toBe(true);
+    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('v3.6.0')).toBe(false);
+  });
+
+  it('a matcher that misses an image is caught', () => {
+    const narrowed = config.customManagers.map((m) => ({ ...m, managerFilePatterns: m.managerFilePatterns.filter((p) => !p.includes('images')) }));
+    const missing = renovateExtract(narrowed, [{ path: 'images.yaml', text: read('images.yaml') }]);
+    expect(missing).toEqual([]);
+  });
+});
