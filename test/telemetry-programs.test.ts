@@ -5,14 +5,20 @@
 // Service, pointed at the local Jaeger). A span posted as OTLP/HTTP JSON to the
 // collector must come back from Jaeger's query API, and the metric names the
 // monitoring chart's tracing alerts use must exist on the running collector.
+// The log agent of charts/logging runs on its rendered dev config too (the pod
+// log directory and the Elasticsearch Service moved to local ones): a JSON line
+// appended to a pod log file must arrive through Elasticsearch's _bulk API.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { load as loadYaml } from 'js-yaml';
-import { findObject, type K8sObject } from '../scripts/lib/render.ts';
+import { chartDir } from '../scripts/lib/paths.ts';
+import { findObject, renderChart, type K8sObject } from '../scripts/lib/render.ts';
 import { helms, renderEnv } from './helpers/render.ts';
 import { freePort, waitFor } from './helpers/redis-server.ts';
 import { HOST, parseMetrics, startProgram, stopPrograms, type Program } from './helpers/telemetry.ts';
@@ -193,6 +199,113 @@ describe('the collector and Jaeger on the configs charts/tracing renders', () =>
     } finally {
       await rejecting.stop();
       await new Promise<void>((resolve) => backend.close(() => resolve()));
+    }
+  });
+});
+
+/** Enough of Elasticsearch for a bulk-indexing client: the product header, GET / and POST _bulk (NDJSON). */
+function fakeElasticsearch() {
+  const docs: { index: string; doc: Any }[] = [];
+  const errors: string[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      let body = '';
+      try {
+        const raw = Buffer.concat(chunks);
+        body = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
+      } catch (error) {
+        errors.push(String(error));
+        res.statusCode = 400;
+        res.end();
+        return;
+      }
+      res.setHeader('X-Elastic-Product', 'Elasticsearch');
+      res.setHeader('content-type', 'application/json');
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method === 'POST' && path?.endsWith('/_bulk')) {
+        const lines = body.split('\n').filter((l) => l.trim() !== '');
+        const items: Any[] = [];
+        try {
+          for (let i = 0; i + 1 < lines.length; i += 2) {
+            const action = JSON.parse(lines[i] as string);
+            const [op, meta] = Object.entries(action)[0] as [string, Any];
+            docs.push({ index: meta._index, doc: JSON.parse(lines[i + 1] as string) });
+            items.push({ [op]: { _index: meta._index, _id: String(docs.length), status: 201, result: 'created' } });
+          }
+        } catch (error) {
+          errors.push(`${String(error)}: ${body.slice(0, 200)}`);
+          res.statusCode = 400;
+          res.end();
+          return;
+        }
+        res.end(JSON.stringify({ took: 1, errors: false, items }));
+        return;
+      }
+      res.end(JSON.stringify({ name: 'test', cluster_name: 'test', version: { number: '8.15.0', build_flavor: 'default' }, tagline: 'You Know, for Search' }));
+    });
+  });
+  return { server, docs, errors };
+}
+
+describe('the log agent on the config charts/logging renders', () => {
+  it('a JSON line in a TechShop pod log reaches Elasticsearch as a parsed document with its trace id', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logging-'));
+    const es = fakeElasticsearch();
+    const esPort = await freePort();
+    await new Promise<void>((resolve) => es.server.listen(esPort, HOST, resolve));
+    try {
+      const objects = await renderChart(helm, 'logging', { valuesFiles: [join(chartDir('logging'), 'ci', 'dev-values.yaml')] });
+      const config = renderedConfig(objects, 'shop-log-agent');
+      // the node's pod log directory → a local one
+      expect(config.receivers.filelog.include).toEqual(['/var/log/pods/techshop_*/*/*.log']);
+      config.receivers.filelog.include = [join(dir, 'var/log/pods/techshop_*/*/*.log')];
+      const health = await freePort();
+      moveListener(config.extensions.healthcheckv2, 'endpoint', 13133, health);
+      // the one cluster DNS name: the dev Elasticsearch Service
+      expect(config.exporters.elasticsearch.endpoints).toEqual(['http://elasticsearch.logging.svc:9200']);
+      config.exporters.elasticsearch.endpoints = [`http://${HOST}:${esPort}`];
+      // a pod's log file as the kubelet lays it out: <ns>_<pod>_<uid>/<container>/<restart>.log
+      const podDir = join(dir, 'var/log/pods/techshop_shop-app-7d9f8c6b5-x2k4q_0b8e6a2c-1111-4222-8333-444455556666/app');
+      mkdirSync(podDir, { recursive: true });
+      const file = join(podDir, '0.log');
+      writeFileSync(file, '');
+      const agent = await startProgram('otelcol', config, { dir: join(dir, 'agent'), healthPort: health });
+      try {
+        const traceId = randomBytes(16).toString('hex');
+        const spanId = randomBytes(8).toString('hex');
+        const line = JSON.stringify({ level: 'warn', msg: 'payment retried', trace_id: traceId, span_id: spanId, orderId: 'A-1001' });
+        // start_at: end reads what is written after the agent found the file: append until a document arrives
+        const found = await waitFor(
+          'the log document in Elasticsearch',
+          async () => {
+            const hit = es.docs.find((d) => JSON.stringify(d.doc).includes(traceId));
+            if (!hit) appendFileSync(file, `${new Date().toISOString()} stdout F ${line}\n`);
+            return hit;
+          },
+          60_000,
+          2_000,
+        );
+        expect(es.errors).toEqual([]);
+        expect(found.index).toMatch(/^techshop-logs-dev-\d{4}\.\d{2}\.\d{2}$/);
+        const doc = found.doc;
+        // ECS field names: the JSON line's msg is the message, its level and ids the record's, the rest kept as fields
+        expect(doc.message).toBe('payment retried');
+        expect(doc.log.level).toBe('warn');
+        expect(doc.trace).toEqual({ id: traceId });
+        expect(doc.span).toEqual({ id: spanId });
+        expect(doc.orderId).toBe('A-1001');
+        expect(doc['@timestamp']).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+        // the pod, from the log file's path
+        expect(doc.kubernetes).toMatchObject({ namespace: 'techshop', pod: { name: 'shop-app-7d9f8c6b5-x2k4q' }, container: { name: 'app' } });
+        expect(agent.output()).not.toMatch(/"level":"error"/);
+      } finally {
+        await agent.stop();
+      }
+    } finally {
+      await new Promise<void>((resolve) => es.server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/elasticsearchexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckv2extension"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver"
 	"go.opentelemetry.io/collector/component"
@@ -57,7 +58,7 @@ func components() (otelcol.Factories, error) {
 		return f, err
 	}
 	f.Exporters, err = byType[exporter.Factory](
-		otlpexporter.NewFactory(), otlphttpexporter.NewFactory(), debugexporter.NewFactory(),
+		otlpexporter.NewFactory(), otlphttpexporter.NewFactory(), debugexporter.NewFactory(), elasticsearchexporter.NewFactory(),
 	)
 	return f, err
 }
