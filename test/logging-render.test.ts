@@ -43,8 +43,10 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('logging with
       expect(container.securityContext.capabilities.add).toBeUndefined();
       expect(container.readinessProbe.httpGet.port).toBe('health');
       expect(container.resources.limits).toEqual({ cpu: '250m', memory: '256Mi' });
-      const env_ = container.env.map((e: Any) => e.name);
-      expect(env_.includes('ELASTICSEARCH_API_KEY')).toBe(EXPECTED[env].apiKey);
+      // the API key as a file, never in the environment
+      expect(container.env.map((e: Any) => e.name)).toEqual(['POD_IP']);
+      const keyVolume = spec.volumes.find((v: Any) => v.name === 'elasticsearch');
+      expect(keyVolume?.secret).toEqual(EXPECTED[env].apiKey ? { secretName: 'techshop-logs-elasticsearch', defaultMode: 256, items: [{ key: 'api-key', path: 'api-key' }] } : undefined);
     });
 
     it('declares its namespace privileged (hostPath) with restricted warnings, and passes the policy checks only through that', async () => {
@@ -74,7 +76,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('logging with
       const es = config.exporters.elasticsearch;
       expect(es.endpoints).toEqual([EXPECTED[env].endpoint]);
       expect(es.logs_index).toBe(EXPECTED[env].index);
-      expect(es.api_key).toBe(EXPECTED[env].apiKey ? '${env:ELASTICSEARCH_API_KEY}' : undefined);
+      expect(es.api_key).toBe(EXPECTED[env].apiKey ? '${file:/etc/otelcol-secrets/api-key}' : undefined);
       expect(config.service.pipelines.logs).toEqual({ receivers: ['filelog'], processors: ['memory_limiter', 'batch'], exporters: ['elasticsearch'] });
       const ilm = JSON.parse(data['ilm-policy.json'] ?? '');
       expect(ilm.policy.phases.delete).toEqual({ min_age: EXPECTED[env].retention, actions: { delete: {} } });

@@ -17,11 +17,13 @@ import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { load as loadYaml } from 'js-yaml';
-import { chartDir } from '../scripts/lib/paths.ts';
+import { dump } from 'js-yaml';
+import { run } from '../scripts/lib/exec.ts';
+import { chartDir, environments } from '../scripts/lib/paths.ts';
 import { findObject, renderChart, type K8sObject } from '../scripts/lib/render.ts';
 import { helms, renderEnv } from './helpers/render.ts';
 import { freePort, waitFor } from './helpers/redis-server.ts';
-import { HOST, parseMetrics, startProgram, stopPrograms, type Program } from './helpers/telemetry.ts';
+import { HOST, parseMetrics, startProgram, stopPrograms, telemetryBinary, type Program } from './helpers/telemetry.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -305,6 +307,42 @@ describe('the log agent on the config charts/logging renders', () => {
       }
     } finally {
       await new Promise<void>((resolve) => es.server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('every environment’s rendered config is one the collector accepts', () => {
+  it.each(environments)('%s: the trace collector and the log agent (otelcol validate), Jaeger where it runs (jaeger validate)', async (env) => {
+    const dir = mkdtempSync(join(tmpdir(), 'otelcol-validate-'));
+    try {
+      const keyFile = join(dir, 'api-key');
+      writeFileSync(keyFile, 'test-key');
+      const umbrella = await renderEnv(helm, env);
+      const tracing = renderedConfig(umbrella, 'shop-otel-collector');
+      if (env !== 'prod') {
+        // dev: memory storage; staging: badger on the claim
+        const file = join(dir, 'jaeger.yaml');
+        writeFileSync(file, dump(renderedConfig(umbrella, 'shop-jaeger')));
+        const result = await run(telemetryBinary('jaeger'), ['validate', `--config=${file}`], { env: { PATH: process.env.PATH ?? '', POD_IP: HOST }, timeoutMs: 60_000 });
+        expect(result.code, `jaeger: ${result.stdout}${result.stderr}`).toBe(0);
+      } else {
+        expect(umbrella.some((o) => o.kind === 'ConfigMap' && o.metadata.name === 'shop-jaeger')).toBe(false);
+      }
+      const logging = renderedConfig(await renderChart(helm, 'logging', { valuesFiles: [join(chartDir('logging'), 'ci', `${env}-values.yaml`)] }), 'shop-log-agent');
+      const es = logging.exporters.elasticsearch;
+      // the mounted Secret file → a local one (staging and prod authenticate with it)
+      if (env !== 'dev') {
+        expect(es.api_key).toBe('${file:/etc/otelcol-secrets/api-key}');
+        es.api_key = `\${file:${keyFile}}`;
+      }
+      for (const [name, config] of [['tracing', tracing], ['logging', logging]] as const) {
+        const file = join(dir, `${name}.yaml`);
+        writeFileSync(file, dump(config));
+        const result = await run(telemetryBinary('otelcol'), ['validate', `--config=${file}`], { env: { PATH: process.env.PATH ?? '', POD_IP: HOST }, timeoutMs: 60_000 });
+        expect(result.code, `${name}: ${result.stdout}${result.stderr}`).toBe(0);
+      }
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
