@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { load as loadYaml } from 'js-yaml';
 import { dump } from 'js-yaml';
 import { run } from '../scripts/lib/exec.ts';
-import { chartDir, environments } from '../scripts/lib/paths.ts';
+import { cacheDir, chartDir, environments } from '../scripts/lib/paths.ts';
 import { findObject, renderChart, type K8sObject } from '../scripts/lib/render.ts';
 import { helms, renderEnv } from './helpers/render.ts';
 import { freePort, waitFor } from './helpers/redis-server.ts';
@@ -342,6 +342,54 @@ describe('every environment’s rendered config is one the collector accepts', (
         const result = await run(telemetryBinary('otelcol'), ['validate', `--config=${file}`], { env: { PATH: process.env.PATH ?? '', POD_IP: HOST }, timeoutMs: 60_000 });
         expect(result.code, `${name}: ${result.stdout}${result.stderr}`).toBe(0);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the tracing alerts on promtool', () => {
+  it('fire on failing and refused spans and stay silent on a healthy collector (promtool test rules)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tracing-rules-'));
+    try {
+      const umbrella = await renderEnv(helm, 'dev');
+      const rules = findObject(umbrella, 'ConfigMap', 'shop-prometheus').data?.['techshop_rules.yml'] ?? '';
+      writeFileSync(join(dir, 'techshop_rules.yml'), rules);
+      const runbook = (loadYaml(rules) as Any).groups.find((g: Any) => g.name === 'techshop-tracing').rules[0].annotations.runbook_url.split('#')[0];
+      const series = (name: string, label: string, values: string) => ({ series: `${name}{job="otel-collector",namespace="techshop",pod="shop-otel-collector-0",${label}}`, values });
+      const alert = (alertname: string, labels: Record<string, string>, summary: string, description: string) => ({
+        alertname,
+        eval_time: '20m',
+        exp_alerts: [{ exp_labels: { severity: 'warning', namespace: 'techshop', ...labels }, exp_annotations: { summary, description, runbook_url: `${runbook}#${alertname.toLowerCase()}` } }],
+      });
+      const unit = {
+        rule_files: ['techshop_rules.yml'],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            // 10 failed and 10 refused spans a minute for 30 minutes
+            interval: '1m',
+            input_series: [series('otelcol_exporter_send_failed_spans_total', 'exporter="otlp/jaeger"', '0+10x30'), series('otelcol_receiver_refused_spans_total', 'receiver="otlp"', '0+10x30')],
+            alert_rule_test: [
+              alert('TechShopTracingSpansDropped', { exporter: 'otlp/jaeger' }, 'The trace collector cannot deliver spans', 'Exporter otlp/jaeger of the OpenTelemetry Collector fails to send spans (166.7m/s): traces are lost.'),
+              alert('TechShopTracingSpansRefused', { receiver: 'otlp' }, 'The trace collector refuses spans', 'Receiver otlp of the OpenTelemetry Collector refuses spans (166.7m/s), usually at its memory limit: traces are lost.'),
+            ],
+          },
+          {
+            // a healthy collector: the counters exist and stay at 0
+            interval: '1m',
+            input_series: [series('otelcol_exporter_send_failed_spans_total', 'exporter="otlp/jaeger"', '0x30'), series('otelcol_receiver_refused_spans_total', 'receiver="otlp"', '0x30')],
+            alert_rule_test: [
+              { alertname: 'TechShopTracingSpansDropped', eval_time: '20m', exp_alerts: [] },
+              { alertname: 'TechShopTracingSpansRefused', eval_time: '20m', exp_alerts: [] },
+            ],
+          },
+        ],
+      };
+      writeFileSync(join(dir, 'tracing.test.yaml'), dump(unit));
+      const result = await run(join(cacheDir, 'tools', 'bin', 'promtool-upstream'), ['test', 'rules', 'tracing.test.yaml'], { cwd: dir, timeoutMs: 60_000 });
+      expect(result.code, `${result.stdout}${result.stderr}`).toBe(0);
+      expect(result.stdout).toMatch(/SUCCESS/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
