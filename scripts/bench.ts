@@ -74,6 +74,58 @@ console.log(`validate + lint --helm-only stages: ${p.toFixed(0)} ms; the same he
 
 const full = await time(async () => lintStage({ argv: [], ...silent }));
 console.log(`full lint stage (helm lint, ct lint, kubeconform x2, kube-score, checkov, PSS, NetworkPolicy, actionlint): ${full.toFixed(0)} ms`);
+// the helm calls that stage cannot do without: helm lint of every target and one helm template per render
+const renderable = lintTargets().filter((t) => t.chart !== 'common');
+const bareHelm = await time(async () => {
+  for (const t of lintTargets()) await must(helm.path, ['lint', '--strict', chartDir(t.chart), ...(t.valuesFile ? ['--values', t.valuesFile] : [])]);
+  for (const t of renderable) await must(helm.path, ['template', 'shop', chartDir(t.chart), ...(t.valuesFile ? ['--values', t.valuesFile] : [])]);
+});
+console.log(
+  `full lint stage / its bare helm calls (${lintTargets().length} helm lint + ${renderable.length} helm template, one after another: ${bareHelm.toFixed(0)} ms) = ${(full / bareHelm).toFixed(2)}x; target <= 1.5x: ${full / bareHelm <= 1.5 ? 'met' : 'MISSED'}`,
+);
+
+// scale: validate and the render checks over many environments (values files generated from the shipped ones)
+{
+  const { cpus } = await import('node:os');
+  const { copyFileSync } = await import('node:fs');
+  const { renderTarget, kubeconform, kubernetesVersions, kubeScore } = await import('./lib/kube-checks.ts');
+  const { mapLimit } = await import('./lib/lint.ts');
+  const { checkPodSecurityRestricted } = await import('./lib/policy.ts');
+  const { findTool } = await import('./lib/tools.ts');
+  const busy = () => cpus().reduce((n, c) => n + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
+  const dir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
+  const validator = await loadValidator();
+  const kc = findTool('kubeconform');
+  const ks = findTool('kube-score');
+  try {
+    const generated: string[] = [];
+    for (let i = 0; i < 51; i++) {
+      const env = environments[i % 3]!;
+      const file = join(dir, `values-${env}-${String(i).padStart(2, '0')}.yaml`);
+      copyFileSync(valuesFile(env), file);
+      generated.push(file);
+    }
+    const rows: string[] = [];
+    for (const n of [6, 24, 51]) {
+      const files = generated.slice(0, n);
+      const v = await time(() => validateFiles(validator, files));
+      const cpu0 = busy();
+      const r = await time(async () => {
+        const rendered = await mapLimit(files, 2, (f) => renderTarget(helm, { chart: umbrellaChart, valuesFile: f }));
+        await Promise.all([
+          kc ? mapLimit(rendered, 2, (x) => kubeconform(kc, x.text, kubernetesVersions().at(-1)!)) : undefined,
+          ks ? mapLimit(rendered, 2, (x) => kubeScore(ks, x.text, x.target.valuesFile)) : undefined,
+          Promise.resolve(rendered.map((x) => checkPodSecurityRestricted(x.objects))),
+        ]);
+      });
+      const cores = (busy() - cpu0) / r;
+      rows.push(`${n} files: validate ${v.toFixed(0)} ms (${(v / n).toFixed(1)} ms/file); render + kubeconform + kube-score + PSS ${(r / 1000).toFixed(1)} s (${(r / n).toFixed(0)} ms/file, ${cores.toFixed(2)} of ${cpus().length} cores busy)`);
+    }
+    for (const row of rows) console.log(`scale: ${row}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 // packaging alone
 const out = mkdtempSync(join(tmpdir(), 'bench-'));

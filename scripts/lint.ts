@@ -50,86 +50,107 @@ export const lintStage: Stage = async ({ argv, log }) => {
   log(`helm lint: ${targets.length} chart/values combinations over ${new Set(targets.map((t) => t.chart)).size} charts, ${lints.filter((r) => !r.ok).length} failed`);
   if (options['helm-only']) return failed > 0 ? 1 : 0;
 
+  // Checks after helm lint run side by side and buffer their report lines, printed in a fixed order:
+  // ct lint (its own helm processes) beside the renders; the checkers of the renders beside each other,
+  // each handed the same render (one helm template per chart/values pair).
+  type Line = { ok: boolean; line: string; problems?: string[] } | { missing: string; why: string };
+  const ok = (line: string): Line => ({ ok: true, line });
+  const bad = (line: string, problems: string[]): Line => ({ ok: false, line, problems });
+
   // 2. ct lint (yamllint, yamale against chart_schema.yaml, version checks, helm lint with ci values)
-  if (!options['no-ct']) {
+  const ctLint = async (): Promise<Line[]> => {
+    if (options['no-ct']) return [];
     const ct = findTool('ct');
-    if (!ct) missing('ct lint', 'chart-testing');
-    else {
-      const result = await run(ct, ['lint', '--config', join(repoRoot, 'ct.yaml'), '--all'], { cwd: repoRoot, env: { ...process.env, PATH: toolPath(helm.path) } });
-      const charts = (result.stdout.match(/^ [✔✖]/gmu) ?? []).length;
-      report(result.code === 0, `ct lint --all: ${charts || 'all'} charts`, `${result.stdout}\n${result.stderr}`.split('\n').filter((l) => /Error|✖|error/.test(l)));
-    }
-  }
+    if (!ct) return [{ missing: 'ct lint', why: 'chart-testing' }];
+    const result = await run(ct, ['lint', '--config', join(repoRoot, 'ct.yaml'), '--all'], { cwd: repoRoot, env: { ...process.env, PATH: toolPath(helm.path) } });
+    const charts = (result.stdout.match(/^ [✔✖]/gmu) ?? []).length;
+    const line = `ct lint --all: ${charts || 'all'} charts`;
+    return [result.code === 0 ? ok(line) : bad(line, `${result.stdout}\n${result.stderr}`.split('\n').filter((l) => /Error|✖|error/.test(l)))];
+  };
 
   // 3. rendered objects
-  const renderable = targets.filter((t) => readChartMeta(t.chart).type !== 'library');
-  const rendered = await mapLimit(renderable, 2, (t) => renderTarget(helm, t));
-  const objectCount = rendered.reduce((n, r) => n + r.objects.length, 0);
-  const kc = findTool('kubeconform');
-  if (!kc) missing('kubeconform', 'strict Kubernetes schemas');
-  else {
-    for (const version of kubernetesVersions()) {
-      let valid = 0;
+  const renderedChecks = async (): Promise<Line[]> => {
+    const renderable = targets.filter((t) => readChartMeta(t.chart).type !== 'library');
+    const rendered = await mapLimit(renderable, 2, (t) => renderTarget(helm, t));
+    const objectCount = rendered.reduce((n, r) => n + r.objects.length, 0);
+
+    const kubeconformChecks = async (): Promise<Line[]> => {
+      const kc = findTool('kubeconform');
+      if (!kc) return [{ missing: 'kubeconform', why: 'strict Kubernetes schemas' }];
+      const lines: Line[] = [];
+      for (const version of kubernetesVersions()) {
+        const results = await mapLimit(rendered, 2, (r) => kubeconform(kc, r.text, version));
+        results.forEach((result, i) => {
+          if (!result.ok) lines.push(bad(`kubeconform ${version} ${rendered[i]!.label}`, result.problems));
+        });
+        const valid = results.reduce((n, r) => n + r.valid, 0);
+        const skipped = results.reduce((n, r) => n + r.skipped, 0);
+        lines.push(ok(`kubeconform -strict, Kubernetes ${version}: ${valid} objects valid, ${skipped} CRD objects skipped, over ${rendered.length} renders`));
+      }
+      return lines;
+    };
+    const kubeScoreChecks = async (): Promise<Line[]> => {
+      const ks = findTool('kube-score');
+      if (!ks) return [{ missing: 'kube-score', why: 'policy linter' }];
+      const results = await mapLimit(rendered, 2, (r) => kubeScore(ks, r.text, r.target.valuesFile));
+      const lines: Line[] = [];
+      results.forEach((result, i) => {
+        if (!result.ok) lines.push(bad(`kube-score ${rendered[i]!.label}`, result.problems));
+      });
+      const findings = results.reduce((n, r) => n + r.problems.length, 0);
+      if (findings === 0) lines.push(ok(`kube-score: ${objectCount} objects in ${rendered.length} renders, no findings (exclusions in kube-score.ignore)`));
+      return lines;
+    };
+    const checkovChecks = async (): Promise<Line[]> => {
+      const cv = findTool('checkov');
+      if (!cv) return [{ missing: 'checkov', why: 'security scanner' }];
+      let passed = 0;
+      let failedChecks = 0;
       let skipped = 0;
-      for (const r of rendered) {
-        const result = await kubeconform(kc, r.text, version);
-        valid += result.valid;
-        skipped += result.skipped;
-        if (!result.ok) report(false, `kubeconform ${version} ${r.label}`, result.problems);
+      const lines: Line[] = [];
+      const results = await checkovRenders(cv, rendered.map((r) => r.text));
+      rendered.forEach((r, i) => {
+        const result = results[i]!;
+        passed += result.passed;
+        failedChecks += result.failed.length;
+        skipped += result.skipped.length;
+        if (!result.ok) lines.push(bad(`checkov ${r.label}`, result.problems));
+      });
+      if (lines.length === 0) {
+        lines.push(ok(`checkov: ${rendered.length} renders, ${passed} checks passed (${checkovPassRate(passed, failedChecks).toFixed(1)} %), ${skipped} accepted with their reason (charts/common/templates/_checkov.tpl)`));
       }
-      report(true, `kubeconform -strict, Kubernetes ${version}: ${valid} objects valid, ${skipped} CRD objects skipped, over ${rendered.length} renders`);
-    }
-  }
-  const ks = findTool('kube-score');
-  if (!ks) missing('kube-score', 'policy linter');
-  else {
-    let findings = 0;
-    for (const r of rendered) {
-      const result = await kubeScore(ks, r.text, r.target.valuesFile);
-      findings += result.problems.length;
-      if (!result.ok) report(false, `kube-score ${r.label}`, result.problems);
-    }
-    if (findings === 0) report(true, `kube-score: ${objectCount} objects in ${rendered.length} renders, no findings (exclusions in kube-score.ignore)`);
-  }
-  const cv = findTool('checkov');
-  if (!cv) missing('checkov', 'security scanner');
-  else {
-    let passed = 0;
-    let failed = 0;
-    let skipped = 0;
-    let clean = true;
-    const results = await checkovRenders(cv, rendered.map((r) => r.text));
-    rendered.forEach((r, i) => {
-      const result = results[i]!;
-      passed += result.passed;
-      failed += result.failed.length;
-      skipped += result.skipped.length;
-      if (!result.ok) {
-        clean = false;
-        report(false, `checkov ${r.label}`, result.problems);
+      return lines;
+    };
+    const policyChecks = async (): Promise<Line[]> => {
+      const podTemplates = rendered.reduce((n, r) => n + r.objects.filter((o) => podSpecOf(o)).length, 0);
+      const lines: Line[] = [];
+      for (const [name, check] of [
+        ['Pod Security Standards (restricted) + readOnlyRootFilesystem', (objects: K8sObject[]) => checkPodSecurityRestricted(objects)],
+        ['NetworkPolicy coverage (ingress and egress)', (objects: K8sObject[]) => checkNetworkPolicyCoverage(objects, { releaseNamespace: RELEASE_NAMESPACE })],
+      ] as const) {
+        const problems = rendered.flatMap((r) => check(r.objects).map((f) => `${r.label}: ${f.object} ${f.rule}: ${f.message}`));
+        const line = `${name}: ${podTemplates} pod templates in ${rendered.length} renders`;
+        lines.push(problems.length === 0 ? ok(line) : bad(line, problems));
       }
-    });
-    if (clean) {
-      report(true, `checkov: ${rendered.length} renders, ${passed} checks passed (${checkovPassRate(passed, failed).toFixed(1)} %), ${skipped} accepted with their reason (charts/common/templates/_checkov.tpl)`);
-    }
-  }
-  const podTemplates = rendered.reduce((n, r) => n + r.objects.filter((o) => podSpecOf(o)).length, 0);
-  for (const [name, check] of [
-    ['Pod Security Standards (restricted) + readOnlyRootFilesystem', (objects: K8sObject[]) => checkPodSecurityRestricted(objects)],
-    ['NetworkPolicy coverage (ingress and egress)', (objects: K8sObject[]) => checkNetworkPolicyCoverage(objects, { releaseNamespace: RELEASE_NAMESPACE })],
-  ] as const) {
-    const problems = rendered.flatMap((r) => check(r.objects).map((f) => `${r.label}: ${f.object} ${f.rule}: ${f.message}`));
-    report(problems.length === 0, `${name}: ${podTemplates} pod templates in ${rendered.length} renders`, problems);
-  }
+      return lines;
+    };
+    const groups = await Promise.all([kubeconformChecks(), kubeScoreChecks(), checkovChecks(), policyChecks()]);
+    return groups.flat();
+  };
 
   // 4. workflows
-  if (existsSync(join(repoRoot, '.github', 'workflows'))) {
+  const workflowChecks = async (): Promise<Line[]> => {
+    if (!existsSync(join(repoRoot, '.github', 'workflows'))) return [];
     const al = findTool('actionlint');
-    if (!al) missing('actionlint', 'workflow linter');
-    else {
-      const result = await actionlint(al);
-      report(result.ok, `actionlint: ${result.summary}`, result.problems);
-    }
+    if (!al) return [{ missing: 'actionlint', why: 'workflow linter' }];
+    const result = await actionlint(al);
+    return [result.ok ? ok(`actionlint: ${result.summary}`) : bad(`actionlint: ${result.summary}`, result.problems)];
+  };
+
+  const sections = await Promise.all([ctLint(), renderedChecks(), workflowChecks()]);
+  for (const line of sections.flat()) {
+    if ('missing' in line) missing(line.missing, line.why);
+    else report(line.ok, line.line, line.problems ?? []);
   }
   log(`lint: ${failed === 0 ? 'passed' : `${failed} check(s) failed`}`);
   return failed > 0 ? 1 : 0;

@@ -82,6 +82,9 @@ describe('ruleMessage', () => {
       cpSync(join(chartsDir, 'common'), join(dir, 'charts', 'common'), { recursive: true });
       writeFileSync(join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: messages\nversion: 0.1.0\ndependencies:\n  - name: common\n    version: "*"\n');
       mkdirSync(join(dir, 'templates'));
+      // one chart, the template text from values through tpl: every rule rendered by the same helper
+      // (written once: rewriting it while a parallel helm reads it would hand that helm an empty file)
+      writeFileSync(join(dir, 'templates', 'x.yaml'), '{{- tpl .Values.template . -}}\n');
       const ids = Object.keys(RULE_TABLE) as (keyof typeof RULE_TABLE)[];
       const outcomes = await mapLimit(ids, 2, async (id) => {
         const names = [...new Set([...(RULE_TABLE[id] as RuleSpec).message.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => m[1]!))];
@@ -89,8 +92,6 @@ describe('ruleMessage', () => {
         const template = `{{- include "common.rules.fail" (dict "rule" "${id}" "args" (dict ${names.map((n) => `"${n}" "${n}-value"`).join(' ')})) -}}\n`;
         const file = join(dir, `values-${id}.yaml`);
         writeFileSync(file, `template: ${JSON.stringify(template)}\n`);
-        // one chart, the template text from values through tpl: every rule rendered by the same helper
-        writeFileSync(join(dir, 'templates', 'x.yaml'), '{{- tpl .Values.template . -}}\n');
         const result = await run(helm!.path, ['template', 'x', dir, '-f', file]);
         return { id, expected: `${ruleMessage(id, args)} [rule ${id}]`, stderr: result.stderr };
       });
