@@ -6,6 +6,8 @@
 #            the rendered configs use (tools/telemetry/otelcol/main.go)
 #   jaeger   Jaeger v2 (github.com/jaegertracing/jaeger, cmd/jaeger)
 #
+# Usage: .ci/install-telemetry-tools.sh [--print-dir]
+#
 # Both come from one Go module (tools/telemetry/go.mod), so the collector gets
 # Jaeger's OpenTelemetry versions and the two builds share compiled packages.
 # The cache directory is named after that go.mod's hash: a changed pin builds
@@ -33,6 +35,12 @@ otel_version=$(awk '$1 == "go.opentelemetry.io/collector/otelcol" {print $2; exi
 [[ -n $jaeger_version && -n $otel_version ]] || die "cannot read the pinned versions from tools/telemetry/go.mod"
 key=$(cat "$MOD/go.mod" "$MOD/go.sum" "$MOD/otelcol/main.go" | sha256sum | cut -c1-12)
 OUT="$REPO/.cache/telemetry-tools/$key"
+# --print-dir: where this checkout's binaries are (the tests ask; .cache is
+# shared between checkouts, so no "current" link that another one could move).
+if [[ ${1:-} == --print-dir ]]; then
+  printf '%s\n' "$OUT"
+  exit 0
+fi
 mkdir -p "$REPO/.cache/telemetry-tools"
 exec 8>"$REPO/.cache/telemetry-tools/.lock"
 flock 8
@@ -58,7 +66,5 @@ else
   rm -rf "$OUT"
   mv "$tmp" "$OUT"
 fi
-# The tests find the binaries through this file.
-ln -sfn "$key" "$REPO/.cache/telemetry-tools/current"
 "$OUT/otelcol" components >/dev/null || die "$OUT/otelcol does not run"
 printf '%-18s %s\n' otelcol "$otel_version" jaeger "$jaeger_version"

@@ -1,18 +1,25 @@
 // The telemetry programs (.ci/install-telemetry-tools.sh): the OpenTelemetry
 // Collector distribution and Jaeger, started on configs the charts render.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
-import { cacheDir } from '../../scripts/lib/paths.ts';
+import { repoRoot } from '../../scripts/lib/paths.ts';
 import { waitFor } from './redis-server.ts';
 
 export const HOST = '127.0.0.1';
-const TOOLS = join(cacheDir, 'telemetry-tools', 'current');
+const INSTALL = join(repoRoot, '.ci', 'install-telemetry-tools.sh');
+let toolsDir: string | undefined;
 
 /** A built program; fails loudly (with the fix) when the install script has not run. */
 export function telemetryBinary(name: 'otelcol' | 'jaeger'): string {
-  const path = join(TOOLS, name);
+  if (!toolsDir) {
+    // the script names the directory of this checkout's pins
+    const result = spawnSync('bash', [INSTALL, '--print-dir'], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`${INSTALL} --print-dir failed: ${result.stderr}`);
+    toolsDir = result.stdout.trim();
+  }
+  const path = join(toolsDir, name);
   if (!existsSync(path)) throw new Error(`${path} is missing: run bash .ci/install-telemetry-tools.sh (the programs project's setup does)`);
   return path;
 }
