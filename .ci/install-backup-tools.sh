@@ -31,27 +31,13 @@ MONGO_TOOLS=(mongodump mongorestore mongoimport mongoexport)
 GOFAKES3_MODULE=github.com/johannesboyne/gofakes3
 GOFAKES3_VERSION=v0.0.0-20250106100439-5c39aecd6999
 
-log() { printf '[install-backup-tools] %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
+LOG_NAME=install-backup-tools
+# shellcheck source=.ci/lib.sh
+source "$REPO/.ci/lib.sh"
 
 command -v go >/dev/null || die "Go >= 1.22 is required (go not found)"
 mkdir -p "$BIN" "$SRC"
-exec 9>"$ROOT/.lock"
-flock 9
-
-# stamp NAME: the version recorded when NAME was built ("" when absent).
-stamp() {
-  local file="$BIN/.$1.version"
-  [[ -x $BIN/$1 && -f $file ]] && cat "$file"
-  return 0
-}
-
-write_stamp() { printf '%s\n' "$2" >"$BIN/.$1.version"; }
-
-gorun() { timeout "$GO_TIMEOUT" go "$@"; }
+lock "$ROOT"
 
 # --- MongoDB Database Tools ---------------------------------------------------------
 install_mongo_tools() {

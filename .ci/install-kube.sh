@@ -31,26 +31,15 @@ BIN="$ROOT/v$KUBE_VERSION/bin"
 SRC="$ROOT/src/kubernetes-$KUBE_VERSION"
 GO_TIMEOUT=${GO_TIMEOUT:-2700}
 
-log() { printf '[install-kube] %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
-gorun() { timeout "$GO_TIMEOUT" go "$@"; }
+LOG_NAME=install-kube
+# shellcheck source=.ci/lib.sh
+source "$REPO/.ci/lib.sh"
 now() { date +%s; }
 
 command -v go >/dev/null || die "Go >= 1.24 is required (go not found)"
 [[ -n $KUBE_VERSION ]] || die "no kubernetes version in tools/kube/versions"
 mkdir -p "$BIN" "$ROOT/src"
-exec 9>"$ROOT/.lock"
-flock 9
-
-stamp() {
-  local file="$BIN/.$1.version"
-  [[ -x $BIN/$1 && -f $file ]] && cat "$file"
-  return 0
-}
-write_stamp() { printf '%s\n' "$2" >"$BIN/.$1.version"; }
+lock "$ROOT"
 
 # --- kube-apiserver, kube-controller-manager, kube-scheduler -----------------------------
 CONTROL_PLANE=(kube-apiserver kube-controller-manager kube-scheduler)
@@ -182,4 +171,4 @@ install_control_plane
 for name in "${CONTROL_PLANE[@]}" etcd kwok; do
   printf '%-24s %s\n' "$name" "$(stamp "$name")"
 done
-printf '%-24s %s\n' crds "$(cd "$ROOT/crds" && ls -- *.yaml | tr '\n' ' ')"
+printf '%-24s %s\n' crds "$(cd "$ROOT/crds" && printf '%s ' *.yaml)"

@@ -29,23 +29,12 @@ MONGOD_VERSION=6.0.5
 MONGOSH_VERSION=2.5.10
 APT_PACKAGES=(libcurl4 libssl3 liblzma5 prometheus-redis-exporter)
 
-log() { printf '[install-mongo-tools] %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
+LOG_NAME=install-mongo-tools
+# shellcheck source=.ci/lib.sh
+source "$REPO/.ci/lib.sh"
 
 mkdir -p "$BIN"
-exec 9>"$ROOT/.lock"
-flock 9
-
-# stamp NAME: the version recorded when NAME was installed ("" when absent).
-stamp() {
-  local file="$BIN/.$1.version"
-  [[ -x $BIN/$1 && -f $file ]] && cat "$file"
-  return 0
-}
-write_stamp() { printf '%s\n' "$2" >"$BIN/.$1.version"; }
+lock "$ROOT"
 
 # took LABEL START: logs how long an install step took since START ($SECONDS).
 took() { log "$1: done in $((SECONDS - $2)) s"; }

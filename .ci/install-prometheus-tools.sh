@@ -28,8 +28,9 @@ TOOLS=(
   "amtool|$AM_MOD|github.com/prometheus/alertmanager|github.com/prometheus/alertmanager/cmd/amtool"
 )
 
-log() { printf '[install-prometheus-tools] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_NAME=install-prometheus-tools
+# shellcheck source=.ci/lib.sh
+source "$REPO/.ci/lib.sh"
 
 command -v go >/dev/null || die "Go >= 1.24 is required (go not found)"
 mkdir -p "$BIN"

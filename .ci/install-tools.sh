@@ -57,8 +57,9 @@ GO_TOOLS=(
   "kube-score|github.com/zegl/kube-score|github.com/zegl/kube-score/cmd/kube-score|main.version"
 )
 
-log() { printf '[install-tools] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_NAME=install-tools
+# shellcheck source=.ci/lib.sh
+source "$REPO/.ci/lib.sh"
 
 mkdir -p "$BIN" "$SCHEMAS"
 # Serialise concurrent runs (parallel test workers, CI steps).

@@ -9,7 +9,6 @@
 // (the tests use their own root, so they never touch yours).
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
@@ -37,6 +36,7 @@ import {
 } from './lib/cluster.ts';
 import { createIfAbsent, credentialsFromFiles, kubeRequest, type KubeCredentials } from './lib/kube-api.ts';
 import { provisionBundledKubectl } from './lib/helm.ts';
+import { freePort } from './lib/net.ts';
 import { repoRoot } from './lib/paths.ts';
 import { runIfMain, type Stage } from './lib/stage.ts';
 
@@ -64,17 +64,6 @@ export function isOurProcess(record: ProcessRecord): boolean {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function logTail(file: string, lines = 15): string {
   try {

@@ -186,6 +186,16 @@ export function componentCommands(layout: ClusterLayout, ports: ClusterPorts, bi
   const pki = (file: string) => join(layout.pkiDir, file);
   const kubeconfig = (user: string) => join(layout.dataDir, `${user}.kubeconfig`);
   const bin = (name: string) => join(binDir, name);
+  // The controller-manager and the scheduler: their API client identity, and a health endpoint on loopback.
+  const controllerArgs = (user: string, port: number) => [
+    `--kubeconfig=${kubeconfig(user)}`,
+    `--authentication-kubeconfig=${kubeconfig(user)}`,
+    `--authorization-kubeconfig=${kubeconfig(user)}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--cert-dir=${join(layout.pkiDir, `${user}-serving`)}`,
+    '--leader-elect=false',
+  ];
   return [
     {
       component: 'etcd',
@@ -235,13 +245,7 @@ export function componentCommands(layout: ClusterLayout, ports: ClusterPorts, bi
       component: 'kube-controller-manager',
       binary: bin('kube-controller-manager'),
       args: [
-        `--kubeconfig=${kubeconfig('controller-manager')}`,
-        `--authentication-kubeconfig=${kubeconfig('controller-manager')}`,
-        `--authorization-kubeconfig=${kubeconfig('controller-manager')}`,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${ports.controllerManager}`,
-        `--cert-dir=${join(layout.pkiDir, 'controller-manager-serving')}`,
-        '--leader-elect=false',
+        ...controllerArgs('controller-manager', ports.controllerManager),
         `--controllers=${CONTROLLERS.join(',')}`,
         `--service-account-private-key-file=${pki('sa.key')}`,
         `--root-ca-file=${pki('ca.crt')}`,
@@ -255,13 +259,7 @@ export function componentCommands(layout: ClusterLayout, ports: ClusterPorts, bi
       component: 'kube-scheduler',
       binary: bin('kube-scheduler'),
       args: [
-        `--kubeconfig=${kubeconfig('scheduler')}`,
-        `--authentication-kubeconfig=${kubeconfig('scheduler')}`,
-        `--authorization-kubeconfig=${kubeconfig('scheduler')}`,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${ports.scheduler}`,
-        `--cert-dir=${join(layout.pkiDir, 'scheduler-serving')}`,
-        '--leader-elect=false',
+        ...controllerArgs('scheduler', ports.scheduler),
         '--profiling=false',
         '--v=1',
       ],

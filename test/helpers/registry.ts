@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { freePort } from '../../scripts/lib/net.ts';
 import { tmpdir } from 'node:os';
 import { findOnPath } from '../../scripts/lib/tools.ts';
 import { join, normalize, sep } from 'node:path';
@@ -28,16 +28,6 @@ export function isolatedHelmEnv(dir: string): NodeJS.ProcessEnv {
   };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export interface RunningServer {
   /** host:port */
@@ -131,3 +121,5 @@ export async function startRegistry(): Promise<RunningServer> {
   }
   return { address: `127.0.0.1:${port}`, stop };
 }
+
+export { freePort };
