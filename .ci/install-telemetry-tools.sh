@@ -24,10 +24,12 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MOD="$REPO/tools/telemetry"
+# Seconds allowed for one go command (gorun).
 GO_TIMEOUT=${GO_TIMEOUT:-2400}
 
-log() { printf '[install-telemetry-tools] %s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_NAME=install-telemetry-tools
+# shellcheck source=.ci/lib.sh
+source "$REPO/.ci/lib.sh"
 
 command -v go >/dev/null || die "Go >= 1.24 is required (go not found)"
 jaeger_version=$(awk '$1 == "github.com/jaegertracing/jaeger" {print $2; exit}' "$MOD/go.mod")
@@ -42,8 +44,7 @@ if [[ ${1:-} == --print-dir ]]; then
   exit 0
 fi
 mkdir -p "$REPO/.cache/telemetry-tools"
-exec 8>"$REPO/.cache/telemetry-tools/.lock"
-flock 8
+lock "$REPO/.cache/telemetry-tools"
 
 if [[ -x $OUT/otelcol && -x $OUT/jaeger ]]; then
   log "otelcol $otel_version and jaeger $jaeger_version already built ($OUT)"
@@ -53,14 +54,14 @@ else
   mkdir -p "$tmp"
   start=$SECONDS
   log "go: downloading modules (jaeger $jaeger_version, collector $otel_version)"
-  (cd "$MOD" && timeout "$GO_TIMEOUT" go mod download) || die "go mod download failed"
+  (cd "$MOD" && gorun mod download) || die "go mod download failed"
   log "go: modules ready ($((SECONDS - start)) s); building otelcol"
-  (cd "$MOD" && GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 timeout "$GO_TIMEOUT" \
-    go build -trimpath -ldflags "-s -w -X main.version=$otel_version" -o "$tmp/otelcol" ./otelcol) ||
+  (cd "$MOD" && GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
+    gorun build -trimpath -ldflags "-s -w -X main.version=$otel_version" -o "$tmp/otelcol" ./otelcol) ||
     die "go build otelcol failed"
   log "otelcol built ($((SECONDS - start)) s); building jaeger"
-  (cd "$MOD" && GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 timeout "$GO_TIMEOUT" \
-    go build -trimpath -ldflags "-s -w" -o "$tmp/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger) ||
+  (cd "$MOD" && GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
+    gorun build -trimpath -ldflags "-s -w" -o "$tmp/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger) ||
     die "go build jaeger failed"
   log "jaeger built ($((SECONDS - start)) s)"
   rm -rf "$OUT"

@@ -22,7 +22,8 @@ import { run } from '../scripts/lib/exec.ts';
 import { cacheDir, chartDir, environments } from '../scripts/lib/paths.ts';
 import { findObject, renderChart, type K8sObject } from '../scripts/lib/render.ts';
 import { helms, renderEnv } from './helpers/render.ts';
-import { freePort, waitFor } from './helpers/redis-server.ts';
+import { freePort } from '../scripts/lib/net.ts';
+import { waitFor } from './helpers/redis-server.ts';
 import { HOST, parseMetrics, startProgram, stopPrograms, telemetryBinary, type Program } from './helpers/telemetry.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
