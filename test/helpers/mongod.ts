@@ -4,6 +4,7 @@
 // stopped by their recorded pids. The charts deploy 8.0: tests use only what
 // 6.0 and 8.0 both accept.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { killChildren } from './processes.ts';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -175,17 +176,7 @@ export async function startMongod(args: string[], port: number, dbpath: string):
 
 /** Kills every mongod started here that still runs (afterAll, also after a failure). */
 export async function killAllMongod(): Promise<void> {
-  await Promise.all(
-    [...running].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return resolve();
-          child.once('exit', () => resolve());
-          process.kill(child.pid, 'SIGKILL');
-        }),
-    ),
-  );
-  running.clear();
+  await killChildren(running);
 }
 
 /** Writes a keyfile the way the chart's init container does: owner-only (0400). */

@@ -1,6 +1,7 @@
 // The telemetry programs (.ci/install-telemetry-tools.sh): the OpenTelemetry
 // Collector distribution and Jaeger, started on configs the charts render.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { killChildren } from './processes.ts';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
@@ -86,18 +87,7 @@ export async function startProgram(name: 'otelcol' | 'jaeger', config: unknown, 
 
 /** Stops every program started here that still runs (by its pid). */
 export async function stopPrograms(): Promise<void> {
-  await Promise.all(
-    [...running].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          process.kill(child.pid as number, 'SIGKILL');
-          setTimeout(resolve, 5_000);
-        }),
-    ),
-  );
-  running.clear();
+  await killChildren(running);
 }
 
 /** Prometheus text → metric name → samples (labels text, value). */
