@@ -42,7 +42,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('logging with
       });
       expect(container.securityContext.capabilities.add).toBeUndefined();
       expect(container.readinessProbe.httpGet.port).toBe('health');
-      expect(container.resources.limits).toEqual({ cpu: '250m', memory: '256Mi' });
+      expect(container.resources.limits).toEqual({ cpu: '250m', memory: '256Mi', 'ephemeral-storage': '256Mi' });
       // the API key as a file, never in the environment
       expect(container.env.map((e: Any) => e.name)).toEqual(['POD_IP']);
       const keyVolume = spec.volumes.find((v: Any) => v.name === 'elasticsearch');
