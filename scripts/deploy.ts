@@ -8,12 +8,11 @@
 // Refuses: invalid values; a kube context pointing at another cluster than
 // global.deploy.cluster names; prod from a tree with uncommitted changes or
 // with unpinned images.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { readFileSync } from 'node:fs';
 import { clusterMismatch, dirtyPaths, formatChanges, objectKey, summarizeChanges, unpinnedImages, type KubeContextInfo } from './lib/deploy.ts';
 import { formatDiagnostic, isError } from './lib/diagnostics.ts';
 import { run, type ExecResult } from './lib/exec.ts';
