@@ -58,7 +58,8 @@ function readState(layout: ClusterLayout): ClusterState | undefined {
 export function isOurProcess(record: ProcessRecord): boolean {
   try {
     const cmdline = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0');
-    return cmdline[0] === record.command;
+    // argv[0] for a binary; argv[1] when the kernel ran a script through its interpreter
+    return cmdline[0] === record.command || cmdline[1] === record.command;
   } catch {
     return false;
   }

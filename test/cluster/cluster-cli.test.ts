@@ -63,10 +63,11 @@ describe('npm run cluster', () => {
     // The real binaries, except a kube-scheduler that fails on start the way a bad flag or a taken port makes it fail.
     const bin = join(scratch, 'crash-bin');
     mkdirSync(bin, { recursive: true });
-    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kwok']) symlinkSync(join(kubeBinDir(), name), join(bin, name));
-    writeFileSync(join(bin, 'kube-scheduler'), '#!/bin/sh\necho "E1203 failed to listen on 127.0.0.1: address already in use" >&2\nexit 1\n', { mode: 0o755 });
+    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kwok', 'kwok-stages.yaml']) symlinkSync(join(kubeBinDir(), name), join(bin, name));
+    writeFileSync(join(bin, 'kube-scheduler'), '#!/bin/sh\nsleep 1\necho "E1203 failed to listen on 127.0.0.1: address already in use" >&2\nexit 1\n', { mode: 0o755 });
     const up = await cluster(['up', `--root=${root}`], { TECHSHOP_KUBE_BIN: bin });
     expect(up.code).toBe(1);
+    expect(up.stdout).not.toContain('cluster: building');
     const log = join(clusterLayout(root).logDir, 'kube-scheduler.log');
     expect(up.stdout).toContain(`cluster: kube-scheduler exited while starting; its log (${log}) ends with:`);
     expect(up.stdout).toContain('address already in use');
