@@ -47,30 +47,30 @@ const FIRST_CASES: Case[] = [
   { fixture: 'values-dev.extra-env-name.yaml', expected: [e('schema/pattern', 7, 5, 'app.extraEnv.LOG-LEVEL', 'key name must match pattern')] },
   // An explicit null: helm's schema check rejects it; coalescing alone would drop the key
   // (slipping past the prod policy, or crashing the rules on a missing section).
-  { fixture: 'values-prod.null-existing-secret.yaml', expected: [e('schema/type', 29, 5, 'app.auth.existingSecret', 'is null')] },
+  { fixture: 'values-prod.null-existing-secret.yaml', expected: [e('schema/type', 31, 5, 'app.auth.existingSecret', 'is null')] },
   { fixture: 'values-dev.null-autoscaling.yaml', expected: [e('schema/type', 6, 3, 'app.autoscaling', 'is null')] },
   { fixture: 'values-dev.hpa-target-over-100.yaml', expected: [e('schema/maximum', 7, 5, 'app.autoscaling.targetCPUUtilizationPercentage', 'must be <= 100 (got 150)')] },
 
   // Prod policy.
-  { fixture: 'values-prod.floating-tag-stable.yaml', expected: [e('profile/prod', 12, 5, 'app.image.tag', '(got "stable") - prod policy: prod runs a pinned version')] },
-  { fixture: 'values-prod.latest.yaml', expected: [e('profile/prod', 12, 5, 'app.image.tag', '(got "latest") - prod policy')] },
-  { fixture: 'values-prod.tls-off.yaml', expected: [e('profile/prod', 40, 7, 'app.ingress.tls.enabled', 'prod requires TLS')] },
-  { fixture: 'values-prod.ingress-off.yaml', expected: [e('profile/prod', 36, 5, 'app.ingress.enabled', 'prod serves the app through the ingress')] },
-  { fixture: 'values-prod.hpa-min-2.yaml', expected: [e('profile/prod', 23, 5, 'app.autoscaling.minReplicas', 'must be >= 3 (got 2)')] },
-  { fixture: 'values-prod.replicas-2-no-hpa.yaml', expected: [e('profile/prod', 21, 3, 'app.replicaCount', 'must be >= 3 (got 2)')] },
-  { fixture: 'values-prod.pdb-off.yaml', expected: [e('profile/prod', 26, 5, 'app.pdb.enabled', 'PodDisruptionBudget')] },
+  { fixture: 'values-prod.floating-tag-stable.yaml', expected: [e('profile/prod', 14, 5, 'app.image.tag', '(got "stable") - prod policy: prod runs a pinned version')] },
+  { fixture: 'values-prod.latest.yaml', expected: [e('profile/prod', 14, 5, 'app.image.tag', '(got "latest") - prod policy')] },
+  { fixture: 'values-prod.tls-off.yaml', expected: [e('profile/prod', 42, 7, 'app.ingress.tls.enabled', 'prod requires TLS')] },
+  { fixture: 'values-prod.ingress-off.yaml', expected: [e('profile/prod', 38, 5, 'app.ingress.enabled', 'prod serves the app through the ingress')] },
+  { fixture: 'values-prod.hpa-min-2.yaml', expected: [e('profile/prod', 25, 5, 'app.autoscaling.minReplicas', 'must be >= 3 (got 2)')] },
+  { fixture: 'values-prod.replicas-2-no-hpa.yaml', expected: [e('profile/prod', 23, 3, 'app.replicaCount', 'must be >= 3 (got 2)')] },
+  { fixture: 'values-prod.pdb-off.yaml', expected: [e('profile/prod', 28, 5, 'app.pdb.enabled', 'PodDisruptionBudget')] },
   {
     fixture: 'values-prod.inline-jwt.yaml',
     expected: [
-      e('profile/prod', 29, 5, 'app.auth.jwtSecret', 'must be empty (got "s3cr3t-in-git") - prod policy: prod never takes an inline credential'),
-      e('rule/credential-source', 29, 5, 'app.auth.jwtSecret', 'not both'),
+      e('profile/prod', 31, 5, 'app.auth.jwtSecret', 'must be empty (got "s3cr3t-in-git") - prod policy: prod never takes an inline credential'),
+      e('rule/credential-source', 31, 5, 'app.auth.jwtSecret', 'not both'),
     ],
   },
   // Not in the file: reported at the deepest key that is (app:), and said so.
   { fixture: 'values-prod.missing-existing-secret.yaml', expected: [e('profile/prod', 9, 1, 'app.auth.existingSecret', 'must not be empty (got "")', DEFAULT_NOTE)] },
-  { fixture: 'values-prod.quota-off.yaml', expected: [e('profile/prod', 46, 3, 'resourceQuota.enabled', 'ResourceQuota')] },
-  { fixture: 'values-prod.network-policy-off.yaml', expected: [e('profile/prod', 43, 5, 'app.networkPolicy.enabled', 'isolated by NetworkPolicy')] },
-  { fixture: 'values-prod.default-deny-off.yaml', expected: [e('profile/prod', 59, 3, 'networkPolicy.defaultDeny', 'denies by default')] },
+  { fixture: 'values-prod.quota-off.yaml', expected: [e('profile/prod', 48, 3, 'resourceQuota.enabled', 'ResourceQuota')] },
+  { fixture: 'values-prod.network-policy-off.yaml', expected: [e('profile/prod', 45, 5, 'app.networkPolicy.enabled', 'isolated by NetworkPolicy')] },
+  { fixture: 'values-prod.default-deny-off.yaml', expected: [e('profile/prod', 61, 3, 'networkPolicy.defaultDeny', 'denies by default')] },
 
   // Staging and dev policy.
   { fixture: 'values-staging.floating-tag.yaml', expected: [e('profile/staging', 8, 5, 'app.image.tag', '(got "stable") - staging policy')] },
@@ -85,16 +85,16 @@ const FIRST_CASES: Case[] = [
   {
     fixture: 'values-prod.quota-too-small.yaml',
     expected: [
-      e('rule/quota-capacity', 48, 5, 'resourceQuota.hard["requests.cpu"]', 'quota requests.cpu 8 is below the 11110m the release needs at full scale; raise it to at least 11110m or lower the requests or the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 7750m; the rest: redis 6 pod(s) with exporter: 1650m; mongodb 3 member(s) (mongod + bootstrap + exporter): 870m'),
-      e('rule/quota-capacity', 50, 5, 'resourceQuota.hard["limits.cpu"]', 'quota limits.cpu 16 is below the 26150m the release needs'),
-      e('rule/quota-capacity', 53, 5, 'resourceQuota.hard.pods', 'quota pods 40 is below the 53 the release needs at full scale; raise it to at least 53 or lower the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 31'),
+      e('rule/quota-capacity', 50, 5, 'resourceQuota.hard["requests.cpu"]', 'quota requests.cpu 8 is below the 11210m the release needs at full scale; raise it to at least 11210m or lower the requests or the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 7750m; the rest: redis 6 pod(s) with exporter: 1650m; mongodb 3 member(s) (mongod + bootstrap + exporter): 870m'),
+      e('rule/quota-capacity', 52, 5, 'resourceQuota.hard["limits.cpu"]', 'quota limits.cpu 16 is below the 26650m the release needs'),
+      e('rule/quota-capacity', 55, 5, 'resourceQuota.hard.pods', 'quota pods 40 is below the 55 the release needs at full scale; raise it to at least 55 or lower the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 31'),
     ],
   },
-  { fixture: 'values-prod.pdb-min-available-3.yaml', expected: [e('rule/pdb-satisfiable', 27, 5, 'app.pdb.minAvailable', 'minAvailable 3 needs more than the 3 replica(s)')] },
-  { fixture: 'values-prod.hpa-min-over-max.yaml', expected: [e('rule/hpa-range', 24, 5, 'app.autoscaling.maxReplicas', 'maxReplicas 4 is below minReplicas 5')] },
-  { fixture: 'values-prod.rollout-stuck.yaml', expected: [e('rule/rollout', 26, 5, 'app.strategy.maxSurge', 'both 0')] },
-  { fixture: 'values-prod.vpa-auto-with-hpa.yaml', expected: [e('rule/vpa-hpa', 27, 5, 'app.vpa.updateMode', 'updateMode Auto with the HPA on')] },
-  { fixture: 'values-prod.no-mongodb.yaml', expected: [e('rule/connection', 30, 3, 'app.connections.mongodb.existingSecret', 'the app has no mongodb', DEFAULT_NOTE)] },
+  { fixture: 'values-prod.pdb-min-available-3.yaml', expected: [e('rule/pdb-satisfiable', 29, 5, 'app.pdb.minAvailable', 'minAvailable 3 needs more than the 3 replica(s)')] },
+  { fixture: 'values-prod.hpa-min-over-max.yaml', expected: [e('rule/hpa-range', 26, 5, 'app.autoscaling.maxReplicas', 'maxReplicas 4 is below minReplicas 5')] },
+  { fixture: 'values-prod.rollout-stuck.yaml', expected: [e('rule/rollout', 28, 5, 'app.strategy.maxSurge', 'both 0')] },
+  { fixture: 'values-prod.vpa-auto-with-hpa.yaml', expected: [e('rule/vpa-hpa', 29, 5, 'app.vpa.updateMode', 'updateMode Auto with the HPA on')] },
+  { fixture: 'values-prod.no-mongodb.yaml', expected: [e('rule/connection', 32, 3, 'app.connections.mongodb.existingSecret', 'the app has no mongodb', DEFAULT_NOTE)] },
   { fixture: 'values-dev.request-over-limit.yaml', expected: [e('rule/request-limit', 8, 7, 'app.resources.requests.cpu', 'app.resources.requests.cpu 300m is above app.resources.limits.cpu 200m: Kubernetes refuses a container whose request exceeds its limit')] },
   { fixture: 'values-dev.limit-over-limitrange.yaml', expected: [e('rule/limit-range', 12, 7, 'app.resources.limits.memory', 'app.resources.limits.memory 8Gi is above limitRange.max.memory 4Gi: the LimitRange admission refuses the pod')] },
   { fixture: 'values-dev.jwt-two-sources.yaml', expected: [e('rule/credential-source', 7, 5, 'app.auth.jwtSecret', 'app.auth: set either an inline value or existingSecret, not both')] },
