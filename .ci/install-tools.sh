@@ -139,9 +139,20 @@ install_go_tools() {
 }
 
 # --- PyPI tools ------------------------------------------------------------------
+# A venv's scripts name its interpreter by absolute path: a venv made in another
+# folder (a moved or copied checkout) imports fine but its scripts fail to start.
+venv_usable() {
+  local venv=$1 script=$2 interpreter
+  "$venv/bin/python" -c '' >/dev/null 2>&1 || return 1
+  [[ -f $venv/bin/$script ]] || return 0
+  interpreter=$(head -n1 "$venv/bin/$script")
+  interpreter=${interpreter#\#!}
+  [[ -x ${interpreter%% *} ]]
+}
+
 install_pip_tools() {
   command -v python3 >/dev/null || die "python3 is required"
-  if ! "$VENV/bin/python" -c '' >/dev/null 2>&1; then
+  if ! venv_usable "$VENV" yamllint; then
     log "pip: creating venv"
     rm -rf "$VENV"
     python3 -m venv "$VENV"
@@ -163,8 +174,8 @@ PY
 
 # checkov: the lint stage's security scanner (scripts/lib/kube-checks.ts).
 install_checkov() {
-  if [[ "$(tool_version checkov)" != "$CHECKOV_VERSION" ]]; then
-    if ! "$CHECKOV_VENV/bin/python" -c '' >/dev/null 2>&1; then
+  if ! venv_usable "$CHECKOV_VENV" checkov || [[ "$(tool_version checkov)" != "$CHECKOV_VERSION" ]]; then
+    if ! venv_usable "$CHECKOV_VENV" checkov; then
       rm -rf "$CHECKOV_VENV"
       python3 -m venv "$CHECKOV_VENV"
     fi
