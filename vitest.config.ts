@@ -2,8 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Test files that run real programs on rendered configs and scripts (servers,
- * checkers, the release's registry), or hundreds of renders (the bad-values
- * corpus under both helm majors): the `slow` project, whose setup installs the
+ * checkers, the release's registry), hundreds of renders (the bad-values
+ * corpus under both helm majors, helm's own schema check of it) or every chart
+ * packaged under both helm majors: the `slow` project, whose setup installs the
  * test tier of the tool chain. Every other test/*.test.ts is a unit or render
  * test: the `fast` project (npm run test:fast, for the edit-test loop).
  */
@@ -11,10 +12,12 @@ export const SLOW_TESTS = [
   'test/bad-values-helm.test.ts',
   'test/backup-scripts.test.ts',
   'test/exporters.test.ts',
+  'test/helm-schema.test.ts',
   'test/checkov.test.ts',
   'test/kube-checks.test.ts',
   'test/mongodb-scripts.test.ts',
   'test/monitoring.test.ts',
+  'test/package.test.ts',
   'test/pipeline.test.ts',
   'test/redis-cluster.test.ts',
   'test/redis-render.test.ts',
