@@ -83,6 +83,24 @@ const bareHelm = await time(async () => {
 console.log(
   `full lint stage / its bare helm calls (${lintTargets().length} helm lint + ${renderable.length} helm template, one after another: ${bareHelm.toFixed(0)} ms) = ${(full / bareHelm).toFixed(2)}x; target <= 1.5x: ${full / bareHelm <= 1.5 ? 'met' : 'MISSED'}`,
 );
+// where the rest goes: the two checkers that are programs of their own beyond helm, each alone
+{
+  const { checkovRenders, renderTarget } = await import('./lib/kube-checks.ts');
+  const { findTool, toolPath } = await import('./lib/tools.ts');
+  const ct = findTool('ct');
+  const cv = findTool('checkov');
+  const parts: string[] = [];
+  if (ct) {
+    const ctMs = await time(() => run(ct, ['lint', '--config', join(repoRoot, 'ct.yaml'), '--all'], { cwd: repoRoot, env: { ...process.env, PATH: toolPath(helm.path) } }));
+    parts.push(`ct lint --all ${ctMs.toFixed(0)} ms (its own helm lint per ci values file, yamllint, yamale)`);
+  }
+  if (cv) {
+    const texts: string[] = [];
+    for (const t of renderable) texts.push((await renderTarget(helm, t)).text);
+    parts.push(`checkov over ${texts.length} renders ${(await time(() => checkovRenders(cv, texts))).toFixed(0)} ms`);
+  }
+  console.log(`of the full lint stage, run alone: ${parts.join('; ')}`);
+}
 
 // scale: validate and the render checks over many environments (values files generated from the shipped ones)
 {
