@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { load as loadYaml } from 'js-yaml';
 import { chartDir, environments } from '../scripts/lib/paths.ts';
-import { checkNetworkPolicyCoverage, checkPodSecurityRestricted, checkPodTemplate, podTemplates } from '../scripts/lib/policy.ts';
+import { checkNetworkPolicyCoverage, checkPodSecurityRestricted, checkPodTemplate, NAMESPACE_LEVEL_ANNOTATION, podTemplates } from '../scripts/lib/policy.ts';
 import { findObject, podSpecOf, RELEASE_NAMESPACE, renderChart, type K8sObject } from '../scripts/lib/render.ts';
 import { helms } from './helpers/render.ts';
 
@@ -49,21 +49,19 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('logging with
       expect(keyVolume?.secret).toEqual(EXPECTED[env].apiKey ? { secretName: 'techshop-logs-elasticsearch', defaultMode: 256, items: [{ key: 'api-key', path: 'api-key' }] } : undefined);
     });
 
-    it('declares its namespace privileged (hostPath) with restricted warnings, and passes the policy checks only through that', async () => {
+    it('declares that its namespace must enforce privileged (hostPath), and passes the policy checks only through that', async () => {
       const objects = await render(env);
-      const ns = findObject(objects, 'Namespace', RELEASE_NAMESPACE);
-      expect(ns.metadata.labels).toMatchObject({
-        'pod-security.kubernetes.io/enforce': 'privileged',
-        'pod-security.kubernetes.io/warn': 'restricted',
-        'pod-security.kubernetes.io/audit': 'restricted',
-      });
+      // the namespace is the user's: helm cannot create a release's own namespace with labels
+      expect(objects.filter((o) => o.kind === 'Namespace')).toEqual([]);
+      const daemonSet = findObject(objects, 'DaemonSet', AGENT);
+      expect(daemonSet.metadata.annotations?.[NAMESPACE_LEVEL_ANNOTATION]).toBe('privileged');
       expect(checkPodSecurityRestricted(objects)).toEqual([]);
       // what restricted would refuse: exactly the hostPath volume (baseline and restricted rules) and running as uid 0
       const raw = podTemplates(objects).flatMap(checkPodTemplate).map((f) => f.rule);
       expect([...new Set(raw)].sort()).toEqual(['hostPath', 'runAsNonRoot', 'runAsUser', 'volumeTypes']);
-      // without the Namespace the same pod fails the lint stage's check
-      const bare = objects.filter((o) => o.kind !== 'Namespace');
-      expect(checkPodSecurityRestricted(bare).map((f) => f.rule)).toContain('hostPath');
+      // without the declaration the same pod fails the lint stage's check
+      const undeclared = objects.map((o) => (o.kind === 'DaemonSet' ? { ...o, metadata: { ...o.metadata, annotations: {} } } : o));
+      expect(checkPodSecurityRestricted(undeclared).map((f) => f.rule)).toContain('hostPath');
       expect(checkNetworkPolicyCoverage(objects, { releaseNamespace: RELEASE_NAMESPACE })).toEqual([]);
     });
 
@@ -84,6 +82,37 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('logging with
       expect(policy.spec.ingress).toEqual([]);
       expect(policy.spec.egress[0].ports.map((p: Any) => p.port)).toEqual([443, 9200]);
     });
+
+    it('applies the retention with a restricted hook Job after every install and upgrade', async () => {
+      const objects = await render(env);
+      const job = findObject(objects, 'Job', 'shop-log-retention');
+      expect(job.metadata.annotations).toMatchObject({ 'helm.sh/hook': 'post-install,post-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' });
+      const spec = podSpecOf(job);
+      expect(spec.automountServiceAccountToken).toBe(false);
+      expect(spec.restartPolicy).toBe('Never');
+      // restricted on its own, unlike the agent: no hostPath, not root
+      expect(checkPodSecurityRestricted(objects.filter((o) => o.kind === 'Job'))).toEqual([]);
+      expect(podTemplates([job]).flatMap(checkPodTemplate)).toEqual([]);
+      const [container] = spec.containers;
+      expect(container.env.find((e: Any) => e.name === 'INDEX').value).toBe(EXPECTED[env].index);
+      expect(container.env.find((e: Any) => e.name === 'ES_ENDPOINT').value).toBe(EXPECTED[env].endpoint);
+      const keyVolume = spec.volumes.find((v: Any) => v.name === 'elasticsearch');
+      expect(keyVolume?.secret.secretName).toBe(EXPECTED[env].apiKey ? 'techshop-logs-elasticsearch' : undefined);
+      const data = findObject(objects, 'ConfigMap', AGENT).data ?? {};
+      const template = JSON.parse(data['index-template.json'] ?? '');
+      expect(template.index_patterns).toEqual([`${EXPECTED[env].index}-*`]);
+      expect(template.template.settings['index.lifecycle.name']).toBe(EXPECTED[env].index);
+      // its own NetworkPolicy: nothing in, Elasticsearch and DNS out
+      const policy = findObject(objects, 'NetworkPolicy', 'shop-log-retention');
+      expect(policy.spec.podSelector.matchLabels['app.kubernetes.io/component']).toBe('log-retention');
+      expect(policy.spec.ingress).toEqual([]);
+      expect(policy.spec.egress).toEqual(findObject(objects, 'NetworkPolicy', AGENT).spec.egress);
+    });
+  });
+
+  it('renders no retention Job (and no policy for it) when retention.apply is off', async () => {
+    const objects = await render('prod', ['retention.apply=false']);
+    expect(objects.filter((o) => o.metadata.name === 'shop-log-retention')).toEqual([]);
   });
 
   it('refuses a missing destination, and plain HTTP, no API key or short retention where the environment forbids it', async () => {

@@ -7,7 +7,9 @@
 // monitoring chart's tracing alerts use must exist on the running collector.
 // The log agent of charts/logging runs on its rendered dev config too (the pod
 // log directory and the Elasticsearch Service moved to local ones): a JSON line
-// appended to a pod log file must arrive through Elasticsearch's _bulk API.
+// appended to a pod log file must arrive through Elasticsearch's _bulk API,
+// and the retention Job's script (real curl) must PUT the ILM policy and index
+// template to a local stand-in for Elasticsearch's REST API.
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -206,9 +208,14 @@ describe('the collector and Jaeger on the configs charts/tracing renders', () =>
   });
 });
 
-/** Enough of Elasticsearch for a bulk-indexing client: the product header, GET / and POST _bulk (NDJSON). */
-function fakeElasticsearch() {
+/**
+ * Enough of Elasticsearch for a bulk-indexing client (the product header, GET /
+ * and POST _bulk, NDJSON) and for the retention Job (PUT, recorded; `failPuts`
+ * answers them 500).
+ */
+function fakeElasticsearch(options: { failPuts?: boolean } = {}) {
   const docs: { index: string; doc: Any }[] = [];
+  const puts: { path: string; authorization?: string; contentType?: string; body: string }[] = [];
   const errors: string[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -227,6 +234,12 @@ function fakeElasticsearch() {
       res.setHeader('X-Elastic-Product', 'Elasticsearch');
       res.setHeader('content-type', 'application/json');
       const path = (req.url ?? '/').split('?')[0];
+      if (req.method === 'PUT') {
+        puts.push({ path: path ?? '', authorization: req.headers.authorization, contentType: req.headers['content-type'], body });
+        res.statusCode = options.failPuts ? 500 : 200;
+        res.end(JSON.stringify(options.failPuts ? { error: 'unavailable' } : { acknowledged: true }));
+        return;
+      }
       if (req.method === 'POST' && path?.endsWith('/_bulk')) {
         const lines = body.split('\n').filter((l) => l.trim() !== '');
         const items: Any[] = [];
@@ -249,7 +262,7 @@ function fakeElasticsearch() {
       res.end(JSON.stringify({ name: 'test', cluster_name: 'test', version: { number: '8.15.0', build_flavor: 'default' }, tagline: 'You Know, for Search' }));
     });
   });
-  return { server, docs, errors };
+  return { server, docs, puts, errors };
 }
 
 describe('the log agent on the config charts/logging renders', () => {
@@ -394,5 +407,69 @@ describe('the tracing alerts on promtool', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the retention Job of charts/logging on real curl', () => {
+  // The Job's script, env and mounted files exactly as rendered for prod (API
+  // key from the Secret); the mount paths point at a local directory and the
+  // endpoint at a local stand-in that records what it is sent.
+  async function runJob(es: ReturnType<typeof fakeElasticsearch>, extraEnv: Record<string, string> = {}) {
+    const dir = mkdtempSync(join(tmpdir(), 'retention-'));
+    const port = await freePort();
+    await new Promise<void>((resolve) => es.server.listen(port, HOST, resolve));
+    try {
+      const objects = await renderChart(helm, 'logging', { valuesFiles: [join(chartDir('logging'), 'ci', 'prod-values.yaml')] });
+      const job = findObject(objects, 'Job', 'shop-log-retention');
+      const container = job.spec.template.spec.containers[0];
+      const env: Record<string, string> = Object.fromEntries(container.env.map((e: Any) => [e.name, e.value]));
+      expect(env).toMatchObject({ ES_ENDPOINT: 'https://elasticsearch.techshop-cloud.com:9200', INDEX: 'techshop-logs-prod', CONFIG_DIR: '/etc/logging', SECRETS_DIR: '/etc/logging-secrets' });
+      const data = findObject(objects, 'ConfigMap', 'shop-log-agent').data ?? {};
+      const configDir = join(dir, 'config');
+      const secretsDir = join(dir, 'secrets');
+      mkdirSync(configDir);
+      mkdirSync(secretsDir);
+      const mounted = job.spec.template.spec.volumes.find((v: Any) => v.name === 'config').configMap.items.map((i: Any) => i.key);
+      for (const key of mounted) writeFileSync(join(configDir, key), data[key] ?? '');
+      writeFileSync(join(secretsDir, 'api-key'), 'S2V5SWQ6c2VjcmV0');
+      const [shell, script] = container.command;
+      expect(script).toBe('/etc/logging/apply-retention.sh');
+      const result = await run(shell, [join(configDir, 'apply-retention.sh')], {
+        env: { PATH: process.env.PATH, ...env, ES_ENDPOINT: `http://${HOST}:${port}`, CONFIG_DIR: configDir, SECRETS_DIR: secretsDir, ...extraEnv },
+      });
+      return { result, data };
+    } finally {
+      await new Promise<void>((resolve) => es.server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('PUTs the ILM policy and the index template that attaches it, with the API key, and again on a re-run', async () => {
+    const es = fakeElasticsearch();
+    const first = await runJob(es);
+    expect(first.result.code, first.result.stderr).toBe(0);
+    const second = await runJob(es);
+    expect(second.result.code, second.result.stderr).toBe(0);
+    expect(es.puts.map((p) => p.path)).toEqual(['/_ilm/policy/techshop-logs-prod', '/_index_template/techshop-logs-prod', '/_ilm/policy/techshop-logs-prod', '/_index_template/techshop-logs-prod']);
+    for (const put of es.puts) {
+      expect(put.authorization).toBe('ApiKey S2V5SWQ6c2VjcmV0');
+      expect(put.contentType).toBe('application/json');
+    }
+    const policy = JSON.parse(es.puts[0]!.body);
+    expect(policy).toEqual(JSON.parse(first.data['ilm-policy.json'] ?? ''));
+    expect(policy.policy.phases.delete).toEqual({ min_age: '30d', actions: { delete: {} } });
+    const template = JSON.parse(es.puts[1]!.body);
+    expect(template.index_patterns).toEqual(['techshop-logs-prod-*']);
+    expect(template.template.settings['index.lifecycle.name']).toBe('techshop-logs-prod');
+    // the key never appears in what the script prints
+    expect(`${first.result.stdout}${first.result.stderr}`).not.toContain('S2V5SWQ6c2VjcmV0');
+  });
+
+  it('fails (so helm reports the hook) when Elasticsearch refuses', async () => {
+    const es = fakeElasticsearch({ failPuts: true });
+    const { result } = await runJob(es, { RETRIES: '0' });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/500/);
+    expect(es.puts).toHaveLength(1);
   });
 });

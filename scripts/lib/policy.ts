@@ -347,15 +347,19 @@ export function checkPodTemplate(template: PodTemplate): Finding[] {
   return findings;
 }
 
+/** The annotation by which a workload declares the Pod Security level its namespace must enforce. */
+export const NAMESPACE_LEVEL_ANNOTATION = 'techshop.io/namespace-pod-security';
+
 /**
- * The Pod Security level a render itself declares for a namespace: the
- * `pod-security.kubernetes.io/enforce` label of a Namespace object it renders
- * (charts/logging's node agent, which must mount hostPath). Undefined: none.
+ * The Pod Security level a render declares for a pod template's namespace: the
+ * `pod-security.kubernetes.io/enforce` label of a Namespace object it renders,
+ * else the owning workload's `techshop.io/namespace-pod-security` annotation
+ * (charts/logging's node agent, which must mount hostPath; the chart refuses
+ * to install into a namespace that enforces anything else). Undefined: none.
  */
-export function declaredPodSecurityLevel(objects: readonly K8sObject[], namespace: string | undefined): string | undefined {
-  if (namespace === undefined) return undefined;
-  const ns = objects.find((o) => o.kind === 'Namespace' && o.metadata?.name === namespace);
-  return ns?.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
+export function declaredPodSecurityLevel(objects: readonly K8sObject[], template: Pick<PodTemplate, 'namespace' | 'source'>): string | undefined {
+  const ns = template.namespace === undefined ? undefined : objects.find((o) => o.kind === 'Namespace' && o.metadata?.name === template.namespace);
+  return ns?.metadata?.labels?.['pod-security.kubernetes.io/enforce'] ?? template.source.metadata?.annotations?.[NAMESPACE_LEVEL_ANNOTATION];
 }
 
 /**
@@ -366,7 +370,7 @@ export function declaredPodSecurityLevel(objects: readonly K8sObject[], namespac
 export function checkPodSecurityRestricted(objects: readonly K8sObject[]): Finding[] {
   return podTemplates(objects).flatMap((template) => {
     const findings = checkPodTemplate(template);
-    const level = declaredPodSecurityLevel(objects, template.namespace);
+    const level = declaredPodSecurityLevel(objects, template);
     if (level === 'privileged') return findings.filter((f) => f.level === 'techshop');
     if (level === 'baseline') return findings.filter((f) => f.level !== 'restricted');
     return findings;
