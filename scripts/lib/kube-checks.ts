@@ -23,7 +23,7 @@ export function kubernetesVersions(): string[] {
  * with the reason: their CRDs are not vendored here, so their fields are
  * covered by the render tests instead.
  */
-export const CRD_KINDS = ['VerticalPodAutoscaler', 'ClusterIssuer', 'ServiceMonitor', 'PrometheusRule'];
+export const CRD_KINDS = ['VerticalPodAutoscaler', 'ClusterIssuer', 'ServiceMonitor', 'PrometheusRule', 'ExternalSecret'];
 
 /** kube-score's optional tests that fit these charts. */
 export const KUBE_SCORE_OPTIONAL = ['container-seccomp-profile', 'container-ports-check'];
@@ -49,7 +49,7 @@ export interface Rendered {
 }
 
 export async function renderTarget(helm: HelmBinary, target: LintTarget): Promise<Rendered> {
-  const args = templateArgs(target.chart, { valuesFiles: target.valuesFile ? [target.valuesFile] : [] });
+  const args = templateArgs(target.chart, { valuesFiles: target.valuesFile ? [target.valuesFile] : [], apiVersions: target.apiVersions ?? [] });
   const result = await run(helm.path, args);
   if (result.code !== 0) throw new Error(`helm template ${describeTarget(target)} failed:\n${result.stderr.trim()}`);
   return { target, label: describeTarget(target), text: result.stdout, objects: parseManifests(result.stdout) };

@@ -110,7 +110,7 @@ export const RULE_TABLE = {
   },
   'external-secret-keys': {
     twin: 'rule',
-    message: 'global.secrets.externalSecrets.credentials.{credential} maps no {key}, a key {reader} reads from that Secret: add {key} with its remotePath (and property) in Vault',
+    message: 'global.secrets.externalSecrets.credentials.{credential} maps no {key}: the Secret its ExternalSecret fills must hold every key the charts read from it ({keys}); add {key} with its remotePath (and property) in Vault',
     constants: {
       // Per credential, the Secret keys its consumers read (the key names of the chart's own Secret).
       keys: {
@@ -119,13 +119,6 @@ export const RULE_TABLE = {
         app: ['jwt-secret'],
         grafana: ['admin-user', 'admin-password'],
         backup: ['access-key-id', 'secret-access-key'],
-      },
-      readers: {
-        mongodb: 'MongoDB, its exporter, the backups and the app',
-        redis: 'Redis, its exporter, the backups and the app',
-        app: 'the app',
-        grafana: 'Grafana',
-        backup: 'the backup jobs',
       },
     },
   },

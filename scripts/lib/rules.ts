@@ -564,7 +564,6 @@ export const credentialsSingleSource: Rule = (values) => {
 export const externalSecretKeys: Rule = (values) => {
   if (!externalSecretsOn(values)) return [];
   const keys = ruleConstant('external-secret-keys', 'keys') as Record<string, readonly string[]>;
-  const readers = ruleConstant('external-secret-keys', 'readers') as Record<string, string>;
   const credentials = (get(values, ['global', 'secrets', 'externalSecrets', 'credentials']) ?? {}) as Record<string, Record<string, unknown> | undefined>;
   const needed = externalCredentials(values);
   const findings: Finding[] = [];
@@ -572,7 +571,7 @@ export const externalSecretKeys: Rule = (values) => {
     const mapped = credentials[credential] ?? {};
     for (const key of keys[credential] ?? []) {
       if (mapped[key] !== undefined) continue;
-      findings.push(shared('external-secret-keys', ['global', 'secrets', 'externalSecrets', 'credentials', credential], { credential, key, reader: readers[credential] ?? credential }));
+      findings.push(shared('external-secret-keys', ['global', 'secrets', 'externalSecrets', 'credentials', credential], { credential, key, keys: (keys[credential] ?? []).join(', ') }));
     }
   }
   return findings;

@@ -45,7 +45,7 @@ Usage: {{ include "common.externalSecrets.secret" (dict "credential" "mongodb" "
 {{- $rule := include "common.rules.constants" "external-secret-keys" | fromJson -}}
 {{- range $key := index $rule.keys .credential -}}
 {{- if not (hasKey $mapping $key) -}}
-{{- include "common.rules.fail" (dict "rule" "external-secret-keys" "args" (dict "credential" $.credential "key" $key "reader" (index $rule.readers $.credential))) -}}
+{{- include "common.rules.fail" (dict "rule" "external-secret-keys" "args" (dict "credential" $.credential "key" $key "keys" (index $rule.keys $.credential | join ", "))) -}}
 {{- end -}}
 {{- end -}}
 apiVersion: external-secrets.io/v1
