@@ -2,56 +2,12 @@
 // every Secret a pod reads is the target of an ExternalSecret that maps every
 // key the pod reads, no chart renders a Secret of its own, and without the
 // External Secrets Operator's API the render fails naming the API and the fix.
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { declaredApiVersions } from '../scripts/lib/lint.ts';
-import { chartDir } from '../scripts/lib/paths.ts';
-import { podSpecOf, RenderError, type K8sObject } from '../scripts/lib/render.ts';
-import { ruleConstant } from '../scripts/lib/rule-table.ts';
-import { readFileSync } from 'node:fs';
+import { podSpecOf, renderChart, RenderError, type K8sObject } from '../scripts/lib/render.ts';
 import { byKind, helms, renderEnv } from './helpers/render.ts';
-import { renderChart } from '../scripts/lib/render.ts';
-
-const CI_VALUES = join(chartDir('techshop'), 'ci', 'externalsecrets-values.yaml');
-const ESO_API = 'external-secrets.io/v1/ExternalSecret';
-const KEYS = ruleConstant('external-secret-keys', 'keys') as Record<string, readonly string[]>;
-
-/** A dev render with every credential from Vault: the mappings of the ci file, on dev's shape. */
-const DEV_EXTERNAL = [
-  'global.secrets.provider=externalSecrets',
-  'global.secrets.externalSecrets.store.name=vault',
-  ...Object.entries(KEYS).flatMap(([credential, keys]) =>
-    credential === 'backup' ? [] : keys.map((key) => `global.secrets.externalSecrets.credentials.${credential}.${key}.remotePath=techshop/dev/${credential}`),
-  ),
-];
-
-/** Every Secret a pod of the render reads, with the keys it reads (`*`: the whole Secret). */
-export function secretReads(objects: K8sObject[]): Map<string, Set<string>> {
-  const reads = new Map<string, Set<string>>();
-  const add = (name: string, key: string) => {
-    if (!reads.has(name)) reads.set(name, new Set());
-    reads.get(name)!.add(key);
-  };
-  for (const object of objects) {
-    const spec = podSpecOf(object);
-    if (!spec) continue;
-    for (const container of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
-      for (const env of container.env ?? []) {
-        const ref = env.valueFrom?.secretKeyRef;
-        if (ref) add(ref.name, ref.key);
-      }
-      for (const from of container.envFrom ?? []) if (from.secretRef) add(from.secretRef.name, '*');
-    }
-    for (const volume of spec.volumes ?? []) {
-      const sources = [volume.secret && { name: volume.secret.secretName, items: volume.secret.items }, ...(volume.projected?.sources ?? []).map((s: any) => s.secret)].filter(Boolean); // eslint-disable-line @typescript-eslint/no-explicit-any
-      for (const source of sources) {
-        if (source.items?.length) for (const item of source.items) add(source.name, item.key);
-        else add(source.name, '*');
-      }
-    }
-  }
-  return reads;
-}
+import { DEV_EXTERNAL, ESO_API, EXTERNAL_SECRETS_CI_VALUES as CI_VALUES, KEYS, secretReads } from './helpers/secrets.ts';
 
 function externalSecrets(objects: K8sObject[]): Map<string, { keys: string[]; object: K8sObject }> {
   return new Map(
