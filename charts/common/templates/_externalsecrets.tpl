@@ -30,8 +30,9 @@ created, or the render fails naming the API and the fix), and every key the
 consumers read must be mapped (rule external-secret-keys; the key lists are the
 rule's constants, shared with the validator).
   creationPolicy Owner: the operator creates the Secret and owns it, so it
-    goes away with the ExternalSecret (helm uninstall) and is never adopted
-    from, or left behind beside, a Secret somebody else created.
+    goes away with the ExternalSecret (helm uninstall) instead of lingering
+    with stale credentials; a Secret of that name that already exists is
+    taken over (its data overwritten), unless another ExternalSecret owns it.
   deletionPolicy (values, default Retain): when the Vault entries disappear,
     the last values stay, so running pods keep working.
 Usage: {{ include "common.externalSecrets.secret" (dict "credential" "mongodb" "name" (include "mongodb.secretName" .) "component" "mongodb" "context" $) }}
