@@ -4,7 +4,7 @@
 // External Secrets Operator's API the render fails naming the API and the fix.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { declaredApiVersions } from '../scripts/lib/lint.ts';
+import { declaredApiVersions, helmLint, lintTargets } from '../scripts/lib/lint.ts';
 import { podSpecOf, renderChart, RenderError, type K8sObject } from '../scripts/lib/render.ts';
 import { byKind, helms, renderEnv } from './helpers/render.ts';
 import { DEV_EXTERNAL, ESO_API, EXTERNAL_SECRETS_CI_VALUES as CI_VALUES, KEYS, secretReads } from './helpers/secrets.ts';
@@ -21,6 +21,15 @@ describe.each(helms)('ExternalSecrets under helm $version', (helm) => {
 
   it('the ci file declares the API it needs, so lint and the render checks pass it as --api-versions', () => {
     expect(declaredApiVersions(readFileSync(CI_VALUES, 'utf8'))).toEqual([ESO_API]);
+  });
+
+  it('helm lint (which cannot be told the API is served) passes the ci file only through its declaration; any other refusal still fails', async () => {
+    const target = lintTargets().find((t) => t.valuesFile === CI_VALUES)!;
+    expect(target.apiVersions).toEqual([ESO_API]);
+    expect(await helmLint(helm, target)).toMatchObject({ ok: true });
+    const undeclared = await helmLint(helm, { chart: target.chart, valuesFile: target.valuesFile });
+    expect(undeclared.ok).toBe(false);
+    expect(undeclared.detail).toContain('the cluster does not serve external-secrets.io/v1 ExternalSecret');
   });
 
   it('every Secret a pod reads is an ExternalSecret target, and every ExternalSecret is read', async () => {
