@@ -16,7 +16,7 @@
 #   kwok
 #       tools/kube/kwok: sigs.k8s.io/kwok, fake nodes and pod lifecycles.
 #   CRDs
-#       tools/kube/crds: cert-manager, VPA and prometheus-operator CRDs, copied
+#       tools/kube/crds: cert-manager, VPA, prometheus-operator and External Secrets CRDs, copied
 #       from their Go modules into .cache/kube/crds/.
 #
 # A cold build takes 15-25 minutes on 2 cores (kube-apiserver dominates).

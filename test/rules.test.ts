@@ -8,6 +8,7 @@ import {
   checkRules,
   connectionsResolvable,
   credentialsSingleSource,
+  externalSecretKeys,
   hpaRange,
   limitRangeFits,
   pdbSatisfiable,
@@ -74,7 +75,7 @@ describe('the shipped values pass every rule', () => {
     expect(checkRules(shipped(env))).toEqual([]);
   });
 
-  it('RULES holds all seventeen rules', () => {
+  it('RULES holds all eighteen rules', () => {
     expect(RULES).toEqual(
       expect.arrayContaining([
         backupMatchesDatabases,
@@ -86,12 +87,13 @@ describe('the shipped values pass every rule', () => {
         vpaWithHpa,
         connectionsResolvable,
         credentialsSingleSource,
+        externalSecretKeys,
         limitRangeFits,
         requestsWithinLimits,
         appTracingCollector,
       ]),
     );
-    expect(RULES).toHaveLength(17);
+    expect(RULES).toHaveLength(18);
   });
 });
 
@@ -337,7 +339,7 @@ describe('connectionsResolvable', () => {
 describe('credentialsSingleSource', () => {
   it('flags jwtSecret together with existingSecret', () => {
     expect(credentialsSingleSource(values({ app: { auth: { jwtSecret: 'x', existingSecret: 'y' } } }))).toEqual([
-      { path: ['app', 'auth', 'jwtSecret'], rule: 'credential-source', message: ruleMessage('credential-source', { path: 'app.auth' }) },
+      { path: ['app', 'auth', 'jwtSecret'], rule: 'credential-source', message: ruleMessage('credential-source', { path: 'app.auth', source: 'existingSecret' }) },
     ]);
   });
 
@@ -586,5 +588,54 @@ describe('limitRangeFits: the LimitRange itself', () => {
     expect(at({ defaultRequest: { memory: '1Gi' } }).map((f) => f.path.join('.'))).toEqual(['limitRange.defaultRequest.memory']);
     expect(at({ default: { cpu: '3' } }).map((f) => f.path.join('.'))).toEqual(['limitRange.default.cpu']);
     expect(at({ enabled: false, default: { cpu: '3' } })).toEqual([]);
+  });
+});
+
+describe('externalSecretKeys', () => {
+  const external = (credentials: Record<string, unknown>, extra: Values = {}): Values =>
+    coalesce(shipped('dev'), coalesce({ global: { secrets: { provider: 'externalSecrets', externalSecrets: { store: { name: 'vault' }, credentials } } } }, extra)) as Values;
+  const all = {
+    mongodb: Object.fromEntries(['mongodb-root-password', 'mongodb-password', 'mongodb-metrics-password', 'mongodb-backup-password', 'mongodb-replica-set-key'].map((k) => [k, { remotePath: 'techshop/mongodb' }])),
+    redis: { 'redis-password': { remotePath: 'techshop/redis' } },
+    app: { 'jwt-secret': { remotePath: 'techshop/app' } },
+    grafana: { 'admin-user': { remotePath: 'techshop/grafana' }, 'admin-password': { remotePath: 'techshop/grafana' } },
+  };
+
+  it('checks nothing with the default provider', () => {
+    expect(externalSecretKeys(shipped('dev'))).toEqual([]);
+  });
+
+  it('names every key a running component reads that is not mapped, at its credential', () => {
+    const findings = externalSecretKeys(external({}));
+    expect(findings.map((f) => f.message.split(':')[0])).toEqual([
+      ...Object.keys(all.mongodb).map((k) => `global.secrets.externalSecrets.credentials.mongodb maps no ${k}`),
+      'global.secrets.externalSecrets.credentials.redis maps no redis-password',
+      'global.secrets.externalSecrets.credentials.app maps no jwt-secret',
+      'global.secrets.externalSecrets.credentials.grafana maps no admin-user',
+      'global.secrets.externalSecrets.credentials.grafana maps no admin-password',
+    ]);
+    expect(findings[0]).toEqual({
+      path: ['global', 'secrets', 'externalSecrets', 'credentials', 'mongodb'],
+      rule: 'external-secret-keys',
+      message: ruleMessage('external-secret-keys', { credential: 'mongodb', key: 'mongodb-root-password', keys: Object.keys(all.mongodb).join(', ') }),
+    });
+  });
+
+  it('accepts every key mapped; a component that does not run needs none', () => {
+    expect(externalSecretKeys(external(all))).toEqual([]);
+    const { grafana: _, ...rest } = all;
+    expect(externalSecretKeys(external(rest, { monitoring: { enabled: false } }))).toEqual([]);
+  });
+
+  it('the backup keys are optional (an IAM role), but mapped at all, both are needed', () => {
+    expect(externalSecretKeys(external(all, { backup: { enabled: true } }))).toEqual([]);
+    const half = externalSecretKeys(external({ ...all, backup: { 'access-key-id': { remotePath: 'techshop/s3' } } }, { backup: { enabled: true } }));
+    expect(half.map((f) => f.message.split(':')[0])).toEqual(['global.secrets.externalSecrets.credentials.backup maps no secret-access-key']);
+  });
+
+  it('an inline credential beside ExternalSecrets is a second source (credential-source)', () => {
+    expect(credentialsSingleSource(external(all, { redis: { auth: { password: 'inline' } } }))).toEqual([
+      { path: ['redis', 'auth', 'password'], rule: 'credential-source', message: ruleMessage('credential-source', { path: 'redis.auth.password', source: 'global.secrets.provider externalSecrets' }) },
+    ]);
   });
 });

@@ -20,10 +20,11 @@ export function kubernetesVersions(): string[] {
 
 /**
  * Kinds defined by CRDs: no built-in schema exists. Skipped by kubeconform,
- * with the reason: their CRDs are not vendored here, so their fields are
- * covered by the render tests instead.
+ * with the reason: kubeconform has no schema for them, so their fields are
+ * covered by the render tests and, against the CRDs' own schemas, by the
+ * cluster tests (test/cluster/crds.test.ts, test/cluster/externalsecrets.test.ts).
  */
-export const CRD_KINDS = ['VerticalPodAutoscaler', 'ClusterIssuer', 'ServiceMonitor', 'PrometheusRule'];
+export const CRD_KINDS = ['VerticalPodAutoscaler', 'ClusterIssuer', 'ServiceMonitor', 'PrometheusRule', 'ExternalSecret'];
 
 /** kube-score's optional tests that fit these charts. */
 export const KUBE_SCORE_OPTIONAL = ['container-seccomp-profile', 'container-ports-check'];
@@ -49,7 +50,7 @@ export interface Rendered {
 }
 
 export async function renderTarget(helm: HelmBinary, target: LintTarget): Promise<Rendered> {
-  const args = templateArgs(target.chart, { valuesFiles: target.valuesFile ? [target.valuesFile] : [] });
+  const args = templateArgs(target.chart, { valuesFiles: target.valuesFile ? [target.valuesFile] : [], apiVersions: target.apiVersions ?? [] });
   const result = await run(helm.path, args);
   if (result.code !== 0) throw new Error(`helm template ${describeTarget(target)} failed:\n${result.stderr.trim()}`);
   return { target, label: describeTarget(target), text: result.stdout, objects: parseManifests(result.stdout) };

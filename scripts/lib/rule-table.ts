@@ -9,7 +9,7 @@ export interface RuleSpec {
   /** The message, cause first, then the fix; `{name}` is filled from the rule's arguments. */
   message: string;
   /** Numbers and lists both implementations read (never written twice). */
-  constants?: Record<string, number | string[] | Record<string, string>>;
+  constants?: Record<string, number | string[] | Record<string, string> | Record<string, string[]>>;
   /**
    * Who refuses the values before the template would: `rule` (the validator's RULES entry of
    * the same id, also checked by the template) or `schema` (values.schema.json; the template's
@@ -106,7 +106,21 @@ export const RULE_TABLE = {
   },
   'credential-source': {
     twin: 'rule',
-    message: '{path}: set either an inline value or existingSecret, not both (which one would be live is a guess); remove the inline value',
+    message: '{path}: set either an inline value or {source}, not both (which one would be live is a guess); remove the inline value',
+  },
+  'external-secret-keys': {
+    twin: 'rule',
+    message: 'global.secrets.externalSecrets.credentials.{credential} maps no {key}: the Secret its ExternalSecret fills must hold every key the charts read from it ({keys}); add {key} with its remotePath (and property) in Vault',
+    constants: {
+      // Per credential, the Secret keys its consumers read (the key names of the chart's own Secret).
+      keys: {
+        mongodb: ['mongodb-root-password', 'mongodb-password', 'mongodb-metrics-password', 'mongodb-backup-password', 'mongodb-replica-set-key'],
+        redis: ['redis-password'],
+        app: ['jwt-secret'],
+        grafana: ['admin-user', 'admin-password'],
+        backup: ['access-key-id', 'secret-access-key'],
+      },
+    },
   },
   'redis-maxmemory': {
     twin: 'rule',
@@ -144,7 +158,7 @@ export const RULE_TABLE = {
 
 export type RuleId = keyof typeof RULE_TABLE;
 
-export function ruleConstant(id: RuleId, name: string): number | readonly string[] | Readonly<Record<string, string>> {
+export function ruleConstant(id: RuleId, name: string): number | readonly string[] | Readonly<Record<string, string>> | Readonly<Record<string, readonly string[]>> {
   const value = (RULE_TABLE[id] as RuleSpec).constants?.[name];
   if (value === undefined) throw new Error(`rule ${id} has no constant ${name}`);
   return value;

@@ -248,7 +248,7 @@ export function objectDemands(values: Values): ObjectDemand[] {
   const backup = enabled(values, 'backup');
   if (backup) {
     const storage = backup.storage as { existingSecret: string; accessKeyId: string; secretAccessKey: string };
-    const inline = !named(storage.existingSecret) && Boolean(storage.accessKeyId || storage.secretAccessKey);
+    const inline = !named(storage.existingSecret) && (Boolean(storage.accessKeyId || storage.secretAccessKey) || externalCredentials(values).includes('backup'));
     named(get(backup, ['restore', 'existingSecret']));
     const claim = !get(backup, ['persistence', 'existingClaim']);
     add(
@@ -528,12 +528,19 @@ function resourcePairs(values: Values): { path: string[]; pair: { requests: Valu
   return pairs;
 }
 
-/** One source per credential: an inline value beside an existingSecret (common.secrets.checkSingleSource). */
+/** True when global.secrets.provider is externalSecrets: every chart's credentials come from ExternalSecrets (common.externalSecrets.enabled). */
+export function externalSecretsOn(values: Values): boolean {
+  return get(values, ['global', 'secrets', 'provider']) === 'externalSecrets';
+}
+
+/** One source per credential: an inline value beside an existingSecret or an ExternalSecret (common.secrets.checkSingleSource). */
 export const credentialsSingleSource: Rule = (values) => {
   const findings: Finding[] = [];
+  const external = externalSecretsOn(values);
   const check = (component: string, label: string, inlinePath: PathSegment[], existing: unknown): void => {
     if (!enabled(values, component)) return;
-    if (get(values, inlinePath) && existing) findings.push(shared('credential-source', inlinePath, { path: label }));
+    if (!get(values, inlinePath) || !(existing || external)) return;
+    findings.push(shared('credential-source', inlinePath, { path: label, source: existing ? 'existingSecret' : 'global.secrets.provider externalSecrets' }));
   };
   check('app', 'app.auth', ['app', 'auth', 'jwtSecret'], get(values, ['app', 'auth', 'existingSecret']));
   check('backup', 'backup.storage', ['backup', 'storage', 'accessKeyId'], get(values, ['backup', 'storage', 'existingSecret']));
@@ -547,6 +554,41 @@ export const credentialsSingleSource: Rule = (values) => {
   check('redis', 'redis.auth.password', ['redis', 'auth', 'password'], get(values, ['global', 'redis', 'existingSecret']));
   return findings;
 };
+
+/**
+ * With global.secrets.provider externalSecrets, each credential a running
+ * component reads is an ExternalSecret that must map every key its consumers
+ * read (common.externalSecrets.secret). The backup's S3 keys are optional (an
+ * IAM role needs none): mapped at all, both are needed.
+ */
+export const externalSecretKeys: Rule = (values) => {
+  if (!externalSecretsOn(values)) return [];
+  const keys = ruleConstant('external-secret-keys', 'keys') as Record<string, readonly string[]>;
+  const credentials = (get(values, ['global', 'secrets', 'externalSecrets', 'credentials']) ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const needed = externalCredentials(values);
+  const findings: Finding[] = [];
+  for (const credential of needed) {
+    const mapped = credentials[credential] ?? {};
+    for (const key of keys[credential] ?? []) {
+      if (mapped[key] !== undefined) continue;
+      findings.push(shared('external-secret-keys', ['global', 'secrets', 'externalSecrets', 'credentials', credential], { credential, key, keys: (keys[credential] ?? []).join(', ') }));
+    }
+  }
+  return findings;
+};
+
+/** The credentials that get an ExternalSecret (the charts' externalsecret.yaml templates decide the same). */
+export function externalCredentials(values: Values): string[] {
+  if (!externalSecretsOn(values)) return [];
+  const out: string[] = [];
+  if (enabled(values, 'mongodb')) out.push('mongodb');
+  if (enabled(values, 'redis')) out.push('redis');
+  if (enabled(values, 'app')) out.push('app');
+  if (enabled(values, 'monitoring')?.mode === 'standalone') out.push('grafana');
+  const backupKeys = get(values, ['global', 'secrets', 'externalSecrets', 'credentials', 'backup']);
+  if (enabled(values, 'backup') && isPlainObject(backupKeys) && Object.keys(backupKeys).length > 0) out.push('backup');
+  return out;
+}
 
 /** Bytes of a redis.conf size (k/m/g powers of 1000, kb/mb/gb of 1024) or a Kubernetes quantity, as redis.bytes reads them. */
 export function parseRedisBytes(size: string | number): number {
@@ -666,6 +708,7 @@ export const RULES: Rule[] = [
   vpaWithHpa,
   connectionsResolvable,
   credentialsSingleSource,
+  externalSecretKeys,
   limitRangeFits,
   requestsWithinLimits,
   redisMaxmemory,

@@ -133,6 +133,11 @@ export const CLASS_CASES: Case[] = [
   { fixture: "values-prod.quota-secrets-too-few.yaml", expected: [e("rule/quota-capacity", 167, 5, "resourceQuota.hard.secrets", "quota secrets 10 is below the 16 the release needs at full scale; raise it to at least 16")] },
   { fixture: "values-prod.quota-storage-too-small.yaml", expected: [e("rule/quota-capacity", 163, 5, "resourceQuota.hard[\"requests.storage\"]", "quota requests.storage 100Gi is below the 160Gi the release needs at full scale; raise it")] },
   { fixture: "values-staging.quota-services-10.yaml", expected: [e("rule/quota-capacity", 82, 5, "resourceQuota.hard.services", "quota services 10 is below the 11 the release needs at full scale; raise it to at least")] },
+  // Secrets from Vault (global.secrets.provider externalSecrets)
+  { fixture: "values-dev.external-secrets-no-store.yaml", expected: [e("schema/minLength", 6, 5, "global.secrets.externalSecrets.store.name", "provider externalSecrets needs the store to read from: set global.secrets.externalSecrets.store.name", DEFAULT_NOTE)] },
+  { fixture: "values-dev.external-secrets-store-kind.yaml", expected: [e("schema/enum", 8, 9, "global.secrets.externalSecrets.store.kind", "must be one of \"SecretStore\", \"ClusterSecretStore\" (got \"VaultStore\")")] },
+  { fixture: "values-dev.external-secrets-no-remote-path.yaml", expected: [e("schema/required", 12, 11, "global.secrets.externalSecrets.credentials.redis.redis-password", "missing required key \"remotePath\"")] },
+  { fixture: "values-dev.external-secrets-key-unmapped.yaml", expected: [e("rule/external-secret-keys", 10, 9, "global.secrets.externalSecrets.credentials.mongodb", "global.secrets.externalSecrets.credentials.mongodb maps no mongodb-replica-set-key: the Secret its ExternalSecret fills must hold every key")] },
   // YAML merge keys
   { fixture: "yaml.merge-key-alias-of-scalar.yaml", expected: [e("merge-key", 6, 7, "app", "merge key \"<<\" needs a mapping or an alias of one (&anchor on a mapping), got a number 2")] },
   { fixture: "yaml.merge-key-scalar.yaml", expected: [e("merge-key", 5, 7, "app", "merge key \"<<\" needs a mapping or an alias of one (&anchor on a mapping), got a number 3;")] },

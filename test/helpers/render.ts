@@ -23,4 +23,5 @@ export const OPTIONAL_APIS = [
   'cert-manager.io/v1/ClusterIssuer',
   'monitoring.coreos.com/v1/ServiceMonitor',
   'monitoring.coreos.com/v1/PrometheusRule',
+  'external-secrets.io/v1/ExternalSecret',
 ];

@@ -15,9 +15,9 @@
 {{- if eq .Values.mongodb.architecture "replicaset" -}}true{{- end -}}
 {{- end -}}
 
-{{/* Secret with the S3 keys: existingSecret, the chart's own (inline keys), or none (IAM role). */}}
+{{/* Secret with the S3 keys: existingSecret, the chart's own (inline keys), the one an ExternalSecret fills (keys mapped to Vault), or none (IAM role). */}}
 {{- define "backup.s3SecretName" -}}
-{{- if or .Values.storage.existingSecret .Values.storage.accessKeyId -}}
+{{- if or .Values.storage.existingSecret .Values.storage.accessKeyId (include "common.externalSecrets.mapped" (dict "credential" "backup" "context" .)) -}}
 {{- include "common.secrets.name" (dict "existingSecret" .Values.storage.existingSecret "component" "backup" "context" .) -}}
 {{- end -}}
 {{- end -}}

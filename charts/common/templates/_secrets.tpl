@@ -49,13 +49,29 @@ Usage:
 {{- end -}}
 
 {{/*
+common.secrets.fromChart: "true" when the chart renders the credential's Secret
+itself (generated or inline values): no existingSecret is named and the
+credentials do not come from ExternalSecrets (common.externalSecrets.enabled).
+The chart's secret.yaml and its pods' checksum/secret annotation ask this.
+Usage: {{ if include "common.secrets.fromChart" (dict "existingSecret" .Values.auth.existingSecret "context" $) }}
+*/}}
+{{- define "common.secrets.fromChart" -}}
+{{- if not (or .existingSecret (include "common.externalSecrets.enabled" .context)) -}}true{{- end -}}
+{{- end -}}
+
+{{/*
 Fails the render when a credential is given both inline and as an
-existingSecret: one source only, so nobody wonders which one is live.
-Usage: {{ include "common.secrets.checkSingleSource" (dict "path" "app.auth" "value" .Values.auth.jwtSecret "existingSecret" .Values.auth.existingSecret) }}
+existingSecret or an ExternalSecret: one source only, so nobody wonders which
+one is live.
+Usage: {{ include "common.secrets.checkSingleSource" (dict "path" "app.auth" "value" .Values.auth.jwtSecret "existingSecret" .Values.auth.existingSecret "context" $) }}
 */}}
 {{- define "common.secrets.checkSingleSource" -}}
-{{- if and .value .existingSecret -}}
-{{- include "common.rules.fail" (dict "rule" "credential-source" "args" (dict "path" .path)) -}}
+{{- if .value -}}
+{{- if .existingSecret -}}
+{{- include "common.rules.fail" (dict "rule" "credential-source" "args" (dict "path" .path "source" "existingSecret")) -}}
+{{- else if include "common.externalSecrets.enabled" .context -}}
+{{- include "common.rules.fail" (dict "rule" "credential-source" "args" (dict "path" .path "source" "global.secrets.provider externalSecrets")) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 

@@ -81,7 +81,7 @@ the same files).
 {{- $incremental := and $b.incremental.enabled (eq $b.mongodb.architecture "replicaset") -}}
 {{- $jobs := add 1 (ternary 1 0 $incremental) (ternary 1 0 $b.restore.enabled) -}}
 {{- $inline := 0 -}}
-{{- if $b.storage.existingSecret }}{{ $_ := set $existing $b.storage.existingSecret true }}{{ else if or $b.storage.accessKeyId $b.storage.secretAccessKey }}{{ $inline = 1 }}{{ end -}}
+{{- if $b.storage.existingSecret }}{{ $_ := set $existing $b.storage.existingSecret true }}{{ else if or $b.storage.accessKeyId $b.storage.secretAccessKey (include "common.externalSecrets.mapped" (dict "credential" "backup" "context" $)) }}{{ $inline = 1 }}{{ end -}}
 {{- with $b.restore.existingSecret }}{{ $_ := set $existing . true }}{{ end -}}
 {{- $claim := ternary 0 1 (not (empty $b.persistence.existingClaim)) -}}
 {{- $parts = append $parts (dict "part" "backup" "pods" $jobs "pod" (include "techshop.quota.pod" (list $b.resources) | fromJson) "secrets" $inline "configmaps" 1 "pvcs" $claim "storage" (mulf $claim (include "common.quantity.bytes" $b.persistence.size | float64))) -}}
