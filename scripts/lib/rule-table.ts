@@ -100,6 +100,11 @@ export const RULE_TABLE = {
     cluster: 'depends on the APIs (CRDs) the target cluster serves',
     message: '{path}: the cluster does not serve {apiVersion} {kind}. Install {provider} (its CRDs) first, or turn {path} off. Rendering without a cluster (helm template, GitOps)? Pass --api-versions {apiVersion}/{kind}.',
   },
+  'namespace-pod-security': {
+    twin: 'cluster',
+    cluster: 'reads the labels of the live namespace (lookup), which exists only on the cluster',
+    message: '{path}: namespace {namespace} enforces Pod Security {level}, but the log agent mounts the node\'s /var/log/pods (hostPath) as uid 0, which only "privileged" admits. Label it: kubectl label namespace {namespace} pod-security.kubernetes.io/enforce=privileged pod-security.kubernetes.io/warn=restricted pod-security.kubernetes.io/audit=restricted --overwrite',
+  },
   'limit-range-order': {
     twin: 'rule',
     message: 'limitRange.{lower}.{resource} {value} is above limitRange.{upper}.{resource} {bound}: the API server refuses a LimitRange unless defaultRequest <= default <= max; lower it or raise limitRange.{upper}.{resource}',

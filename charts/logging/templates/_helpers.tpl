@@ -30,7 +30,7 @@ enforces anything stricter, before any pod is refused.
 {{- if $ns }}
 {{- $level := get ($ns.metadata.labels | default dict) "pod-security.kubernetes.io/enforce" }}
 {{- if ne $level (include "logging.namespaceLevel" .) }}
-{{- fail (printf "namespace.checkPodSecurity: namespace %s enforces Pod Security %q, but the log agent mounts the node's /var/log/pods (hostPath) as uid 0, which only \"privileged\" admits. Label it: kubectl label namespace %s pod-security.kubernetes.io/enforce=privileged pod-security.kubernetes.io/warn=restricted pod-security.kubernetes.io/audit=restricted --overwrite" .Release.Namespace ($level | default "(unset: the cluster default)") .Release.Namespace) }}
+{{- include "common.rules.fail" (dict "rule" "namespace-pod-security" "args" (dict "path" "namespace.checkPodSecurity" "namespace" .Release.Namespace "level" (quote ($level | default "(unset: the cluster default)")))) }}
 {{- end }}
 {{- end }}
 {{- end }}
