@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../scripts/lib/paths.ts';
 import {
   appTracingCollector,
+  meshPeerNamespaces,
   checkRules,
   connectionsResolvable,
   credentialsSingleSource,
@@ -74,7 +75,7 @@ describe('the shipped values pass every rule', () => {
     expect(checkRules(shipped(env))).toEqual([]);
   });
 
-  it('RULES holds all seventeen rules', () => {
+  it('RULES holds all eighteen rules', () => {
     expect(RULES).toEqual(
       expect.arrayContaining([
         backupMatchesDatabases,
@@ -89,9 +90,10 @@ describe('the shipped values pass every rule', () => {
         limitRangeFits,
         requestsWithinLimits,
         appTracingCollector,
+        meshPeerNamespaces,
       ]),
     );
-    expect(RULES).toHaveLength(17);
+    expect(RULES).toHaveLength(18);
   });
 });
 

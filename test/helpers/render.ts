@@ -23,4 +23,6 @@ export const OPTIONAL_APIS = [
   'cert-manager.io/v1/ClusterIssuer',
   'monitoring.coreos.com/v1/ServiceMonitor',
   'monitoring.coreos.com/v1/PrometheusRule',
+  'security.istio.io/v1/AuthorizationPolicy',
+  'security.istio.io/v1/PeerAuthentication',
 ];
