@@ -144,6 +144,14 @@ describe('mesh off and refusals', () => {
     await expect(renderEnv(helm!, 'dev', { set: ['global.mesh.enabled=true'], apiVersions: [ISTIO_APIS[0]!] })).rejects.toThrow(/does not serve security\.istio\.io\/v1 PeerAuthentication/);
   });
 
+  it('global.apiVersions states the served APIs where no --api-versions can be passed (helm lint, ct): the objects are rendered', async () => {
+    const rendered = await renderEnv(helm!, 'dev', {
+      set: ['global.mesh.enabled=true', 'global.apiVersions={security.istio.io/v1/AuthorizationPolicy,security.istio.io/v1/PeerAuthentication}'],
+    });
+    expect(byKind(rendered, 'PeerAuthentication').length).toBe(1);
+    expect(byKind(rendered, 'AuthorizationPolicy').length).toBeGreaterThan(5);
+  });
+
   it('refuses the sidecar mode and a peer whose namespace the mesh cannot name', async () => {
     await expect(renderEnv(helm!, 'dev', { set: ['global.mesh.enabled=true', 'global.mesh.mode=sidecar'], apiVersions: ISTIO_APIS })).rejects.toThrow(/global\/mesh\/mode/);
     await expect(

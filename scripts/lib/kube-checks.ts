@@ -23,7 +23,7 @@ export function kubernetesVersions(): string[] {
  * with the reason: their CRDs are not vendored here, so their fields are
  * covered by the render tests instead.
  */
-export const CRD_KINDS = ['VerticalPodAutoscaler', 'ClusterIssuer', 'ServiceMonitor', 'PrometheusRule'];
+export const CRD_KINDS = ['VerticalPodAutoscaler', 'ClusterIssuer', 'ServiceMonitor', 'PrometheusRule', 'AuthorizationPolicy', 'PeerAuthentication'];
 
 /** kube-score's optional tests that fit these charts. */
 export const KUBE_SCORE_OPTIONAL = ['container-seccomp-profile', 'container-ports-check'];
