@@ -4,10 +4,14 @@
 // destination, port) flows in every environment; every pod is in the mesh
 // under its own service account; STRICT mTLS; the mesh's own ports; and the
 // refusals (no Istio API, an unsupported mode, a peer the mesh cannot place).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { authorizationPolicyFlows, compareFlows, flowKey, HBONE_PORT, networkPolicyFlows } from '../scripts/lib/mesh-flows.ts';
 import { podTemplates, selectorMatches } from '../scripts/lib/policy.ts';
 import { RELEASE_NAMESPACE, type K8sObject } from '../scripts/lib/render.ts';
+import { chartsDir } from '../scripts/lib/paths.ts';
+import { ruleConstant } from '../scripts/lib/rule-table.ts';
 import { byKind, helms, renderEnv } from './helpers/render.ts';
 
 const ISTIO_APIS = ['security.istio.io/v1/AuthorizationPolicy', 'security.istio.io/v1/PeerAuthentication'];
@@ -168,3 +172,35 @@ describe('mesh off and refusals', () => {
   });
 });
 
+
+describe('the peers from values (rule mesh-peer-namespace)', () => {
+  const peers = ruleConstant('mesh-peer-namespace', 'peers') as Record<string, string>;
+
+  it('the validator\'s list is exactly the peers the charts\' flows admit, with the same empty-selector meaning', () => {
+    const declared: Record<string, string> = {};
+    for (const chart of readdirSync(chartsDir)) {
+      let text: string;
+      try {
+        text = readFileSync(join(chartsDir, chart, 'templates', '_flows.tpl'), 'utf8');
+      } catch {
+        continue;
+      }
+      for (const m of text.matchAll(/include "common\.flows\.valuesPeer" \(dict ([^)]*)\)/g)) {
+        const key = /"values" "([^"]+)"/.exec(m[1]!)![1]!;
+        declared[key] = /"allNamespaces" true/.test(m[1]!) ? 'all' : 'this';
+      }
+    }
+    expect(Object.keys(declared).length).toBeGreaterThan(5);
+    expect(declared).toEqual(peers);
+  });
+
+  it('helm refuses, naming the key, each peer whose namespace is matched by a label instead of its name', async () => {
+    const [helm] = helms;
+    for (const key of Object.keys(peers)) {
+      // the ingress controllers' defaults name their namespace: null removes that, as a user would
+      const unname = peers[key] === 'all' ? [`${key}.namespaceSelector.kubernetes\\.io/metadata\\.name=null`] : [];
+      const set = ['global.mesh.enabled=true', 'tracing.enabled=true', 'app.metrics.enabled=true', ...unname, `${key}.namespaceSelector.team=x`];
+      await expect(renderEnv(helm!, 'dev', { set, apiVersions: ISTIO_APIS }), key).rejects.toThrow(new RegExp(`${key.replace(/\./g, '\\.')}\\.namespaceSelector must name one namespace`));
+    }
+  });
+});
