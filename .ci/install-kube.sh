@@ -16,7 +16,7 @@
 #   kwok
 #       tools/kube/kwok: sigs.k8s.io/kwok, fake nodes and pod lifecycles.
 #   CRDs
-#       tools/kube/crds: cert-manager, VPA, prometheus-operator and External Secrets CRDs, copied
+#       tools/kube/crds: cert-manager, VPA, prometheus-operator, External Secrets and Istio CRDs, copied
 #       from their Go modules into .cache/kube/crds/.
 #
 # A cold build takes 15-25 minutes on 2 cores (kube-apiserver dominates).
@@ -127,9 +127,9 @@ install_small_tools() {
 install_crds() {
   local dir="$ROOT/crds" module version file json moddir target
   mkdir -p "$dir"
-  while read -r module version file; do
+  while read -r module version file name; do
     [[ -z $module || $module == \#* ]] && continue
-    target="$dir/$(basename "$file")"
+    target="$dir/${name:-$(basename "$file")}"
     [[ -f $target && -f $target.version && "$(<"$target.version")" == "$module@$version" ]] && continue
     json=$(cd "$ROOT" && gorun mod download -json "$module@$version") || die "cannot download $module@$version"
     moddir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")
@@ -137,7 +137,7 @@ install_crds() {
     cp "$moddir/$file" "$target"
     chmod u+w "$target"
     printf '%s\n' "$module@$version" >"$target.version"
-    log "crd: $(basename "$file") from $module@$version"
+    log "crd: $(basename "$target") from $module@$version"
   done <"$KUBE_MOD/crds"
 }
 

@@ -24,7 +24,7 @@ export function kubernetesVersions(): string[] {
  * covered by the render tests and, against the CRDs' own schemas, by the
  * cluster tests (test/cluster/crds.test.ts, test/cluster/externalsecrets.test.ts).
  */
-export const CRD_KINDS = ['VerticalPodAutoscaler', 'ClusterIssuer', 'ServiceMonitor', 'PrometheusRule', 'ExternalSecret'];
+export const CRD_KINDS = ['VerticalPodAutoscaler', 'ClusterIssuer', 'ServiceMonitor', 'PrometheusRule', 'ExternalSecret', 'AuthorizationPolicy', 'PeerAuthentication'];
 
 /** kube-score's optional tests that fit these charts. */
 export const KUBE_SCORE_OPTIONAL = ['container-seccomp-profile', 'container-ports-check'];

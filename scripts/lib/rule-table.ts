@@ -95,6 +95,23 @@ export const RULE_TABLE = {
     message:
       '{path}: {live} → {size} is refused: Kubernetes does not allow changing the volumeClaimTemplates of StatefulSet {name}. To grow the volumes: kubectl -n {namespace} patch pvc {claim}-{name}-<ordinal> -p \'{"spec":{"resources":{"requests":{"storage":"{size}"}}}}\' for each member (the StorageClass must allow expansion), then kubectl -n {namespace} delete statefulset {name} --cascade=orphan (the pods keep running), then run this upgrade again. To keep the volumes as they are, set {path} back to {live}.',
   },
+  'mesh-peer-namespace': {
+    twin: 'rule',
+    message: '{path}.namespaceSelector must name one namespace by kubernetes.io/metadata.name when global.mesh.enabled: the AuthorizationPolicy admits this peer by the namespace its mTLS identity carries, and a selector that is empty (every namespace) or matches other labels names none; select the peer\'s namespace by name',
+    constants: {
+      // the peers from values the charts' flows admit (charts/<chart>/templates/_flows.tpl): 'all' renders an
+      // empty namespaceSelector (every namespace), 'this' leaves it out (this namespace, which the mesh can name)
+      peers: {
+        'app.networkPolicy.ingressController': 'all',
+        'app.networkPolicy.prometheus': 'this',
+        'mongodb.networkPolicy.prometheus': 'this',
+        'redis.networkPolicy.prometheus': 'this',
+        'monitoring.networkPolicy.grafanaIngress': 'all',
+        'tracing.networkPolicy.prometheus': 'this',
+        'tracing.networkPolicy.grafana': 'this',
+      },
+    },
+  },
   'api-not-served': {
     twin: 'cluster',
     cluster: 'depends on the APIs (CRDs) the target cluster serves',

@@ -697,7 +697,30 @@ export const appTracingCollector: Rule = (values) => {
   return enabled(values, 'tracing') ? [] : [shared('tracing-collector', ['app', 'tracing', 'enabled'], {})];
 };
 
+/**
+ * In the mesh, each peer from values that a flow admits (charts/<chart>/templates/_flows.tpl) becomes an
+ * AuthorizationPolicy source: its namespace must be nameable (kubernetes.io/metadata.name), or, for a
+ * peer whose empty selector means this namespace, left empty (common.flows.source).
+ */
+export const meshPeerNamespaces: Rule = (values) => {
+  if (get(values, ['global', 'mesh', 'enabled']) !== true) return [];
+  const peers = ruleConstant('mesh-peer-namespace', 'peers') as Record<string, string>;
+  const findings: Finding[] = [];
+  for (const [key, empty] of Object.entries(peers)) {
+    const [chart, ...rest] = key.split('.') as [string, ...string[]];
+    const values_ = enabled(values, chart);
+    if (!values_ || get(values_, ['networkPolicy', 'enabled']) === false) continue;
+    const selector = get(values_, [...rest, 'namespaceSelector']);
+    const labels = isPlainObject(selector) ? selector : {};
+    if (typeof labels['kubernetes.io/metadata.name'] === 'string' && labels['kubernetes.io/metadata.name'] !== '') continue;
+    if (Object.keys(labels).length === 0 && empty === 'this') continue;
+    findings.push(shared('mesh-peer-namespace', [chart, ...rest, 'namespaceSelector'], { path: key }));
+  }
+  return findings;
+};
+
 export const RULES: Rule[] = [
+  meshPeerNamespaces,
   appTracingCollector,
   backupMatchesDatabases,
   monitoringTargetsMatch,

@@ -128,6 +128,9 @@ export const CLASS_CASES: Case[] = [
   { fixture: "values-prod.vpa-recreate-with-hpa.yaml", expected: [e("rule/vpa-hpa", 37, 5, "app.vpa.updateMode", "app.vpa.updateMode Recreate with the HPA on: both act on CPU and memory and fight; use")] },
   { fixture: "values-dev.limitrange-default-request-over-default.yaml", expected: [e("rule/limit-range-order", 7, 5, "limitRange.defaultRequest.cpu", "limitRange.defaultRequest.cpu 1 is above limitRange.default.cpu 500m: the API server")] },
   { fixture: "values-prod.limitrange-default-over-max.yaml", expected: [e("rule/limit-range-order", 158, 5, "limitRange.default.memory", "limitRange.default.memory 8Gi is above limitRange.max.memory 4Gi: the API server refuses")] },
+  // The Istio mesh (global.mesh): only ambient under restricted Pod Security; peers the AuthorizationPolicies must place by namespace
+  { fixture: "values-dev.mesh-sidecar.yaml", expected: [e("schema/const", 6, 5, "global.mesh.mode", "is not supported: only \"ambient\" runs under Pod Security \"restricted\" (the sidecar mode's istio-init container needs NET_ADMIN and NET_RAW", "(got \"sidecar\")")] },
+  { fixture: "values-dev.mesh-prometheus-namespace-by-label.yaml", expected: [e("rule/mesh-peer-namespace", 10, 7, "mongodb.networkPolicy.prometheus.namespaceSelector", "mongodb.networkPolicy.prometheus.namespaceSelector must name one namespace by kubernetes.io/metadata.name when global.mesh.enabled")] },
   // Quota object counts (the staging failure on a real API server)
   { fixture: "values-prod.quota-claims-too-few.yaml", expected: [e("rule/quota-capacity", 164, 5, "resourceQuota.hard.persistentvolumeclaims", "quota persistentvolumeclaims 8 is below the 11 the release needs at full scale; raise it")] },
   { fixture: "values-prod.quota-secrets-too-few.yaml", expected: [e("rule/quota-capacity", 167, 5, "resourceQuota.hard.secrets", "quota secrets 10 is below the 16 the release needs at full scale; raise it to at least 16")] },

@@ -24,4 +24,6 @@ export const OPTIONAL_APIS = [
   'monitoring.coreos.com/v1/ServiceMonitor',
   'monitoring.coreos.com/v1/PrometheusRule',
   'external-secrets.io/v1/ExternalSecret',
+  'security.istio.io/v1/AuthorizationPolicy',
+  'security.istio.io/v1/PeerAuthentication',
 ];

@@ -152,6 +152,7 @@ lists), volumes (backup: the PVC), scratch (work emptyDir size), context.
 metadata:
   labels:
     {{- include "backup.labels" $ctx | nindent 4 }}
+    {{- include "common.mesh.podLabels" (dict "indent" 4 "context" $ctx) }}
     {{- with $ctx.Values.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -162,7 +163,7 @@ metadata:
     {{- end }}
 spec:
   restartPolicy: Never
-  serviceAccountName: {{ ternary (include "backup.fullname" $ctx) "default" $ctx.Values.serviceAccount.create }}
+  serviceAccountName: {{ ternary (include "backup.fullname" $ctx) "default" (or $ctx.Values.serviceAccount.create (include "common.mesh.enabled" $ctx)) }}
   automountServiceAccountToken: false
   {{- include "common.images.pullSecrets" (dict "context" $ctx) | nindent 2 }}
   securityContext:

@@ -1,10 +1,15 @@
 {{/*
 True ("true") when the cluster serves the given apiVersion/Kind, e.g.
 (dict "apiVersion" "autoscaling.k8s.io/v1" "kind" "VerticalPodAutoscaler" "context" $).
-With `helm template`, pass --api-versions to simulate it.
+With `helm template`, pass --api-versions to simulate it; where no flag can be
+passed (helm lint, ct lint), global.apiVersions lists the APIs the target
+cluster serves. Either way the object is rendered, never skipped: if the API is
+in fact missing, the API server refuses it ("no matches for kind").
 */}}
 {{- define "common.capabilities.has" -}}
-{{- if .context.Capabilities.APIVersions.Has (printf "%s/%s" .apiVersion .kind) -}}true{{- end -}}
+{{- $api := printf "%s/%s" .apiVersion .kind -}}
+{{- $global := .context.Values.global | default dict -}}
+{{- if or (.context.Capabilities.APIVersions.Has $api) (has $api ($global.apiVersions | default list)) -}}true{{- end -}}
 {{- end -}}
 
 {{/*

@@ -136,8 +136,10 @@ the optional reconcile CronJob). Usage: (dict "args" (list "--no-create") "conte
 metadata:
   labels:
     {{- include "redis.bootstrapLabels" $ | nindent 4 }}
+    {{- include "common.mesh.podLabels" (dict "indent" 4 "context" $) }}
 spec:
   restartPolicy: Never
+  {{- include "common.mesh.serviceAccountField" (dict "component" "redis-bootstrap" "indent" 2 "context" $) }}
   automountServiceAccountToken: false
   enableServiceLinks: false
   {{- include "common.images.pullSecrets" (dict "context" $) | nindent 2 }}
