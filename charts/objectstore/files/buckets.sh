@@ -21,10 +21,15 @@ done
 region=${S3_REGION:-us-east-1}
 deadline=$((SECONDS + ${TIMEOUT_SECONDS:-120}))
 
-# mc keeps the alias in MC_CONFIG_DIR (a writable emptyDir in the pod).
-until error=$(mc --quiet alias set objectstore "$S3_ENDPOINT" "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY" --api S3v4 2>&1 >/dev/null); do
+# mc keeps the alias in MC_CONFIG_DIR (a writable emptyDir in the pod). Ready
+# means: the server answers and lists buckets for these keys.
+ready() {
+  mc --quiet alias set objectstore "$S3_ENDPOINT" "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY" --api S3v4 >/dev/null &&
+    mc --quiet ls objectstore >/dev/null
+}
+until error=$(ready 2>&1); do
   if ((SECONDS >= deadline)); then
-    log "no answer from $S3_ENDPOINT within ${TIMEOUT_SECONDS:-120} s: $error"
+    log "$S3_ENDPOINT did not accept these keys within ${TIMEOUT_SECONDS:-120} s: ${error//$'\n'/ }"
     exit 1
   fi
   sleep 2
