@@ -16,6 +16,7 @@ export const SLOW_TESTS = [
   'test/checkov.test.ts',
   'test/kube-checks.test.ts',
   'test/mongodb-scripts.test.ts',
+  'test/objectstore-programs.test.ts',
   'test/monitoring.test.ts',
   'test/package.test.ts',
   'test/pipeline.test.ts',

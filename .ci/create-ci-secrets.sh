@@ -26,6 +26,8 @@ secret techshop-mongodb \
   --from-literal=mongodb-replica-set-key="$(openssl rand -base64 741 | tr -d '\n')"
 secret techshop-redis --from-literal=redis-password="$(random)"
 secret techshop-backup-s3 --from-literal=access-key-id="ci$(random 8)" --from-literal=secret-access-key="$(random)"
+# MinIO's root credentials (charts/objectstore; staging's backups and static files)
+secret techshop-objectstore --from-literal=access-key-id="ci$(random 8)" --from-literal=secret-access-key="$(random)"
 secret techshop-grafana-admin --from-literal=admin-user=admin --from-literal=admin-password="$(random)"
 # charts/logging's Elasticsearch API key (its own namespace in a real install).
 secret techshop-logs-elasticsearch --from-literal=api-key="$(random)"

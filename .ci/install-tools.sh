@@ -21,8 +21,8 @@
 #              (and mongod's libraries, redis_exporter)
 #     builds   .ci/install-backup-tools.sh, .ci/install-prometheus-tools.sh,
 #              .ci/install-kube.sh, .ci/install-mongo-tools.sh,
-#              .ci/install-telemetry-tools.sh (each cached by
-#              version under .cache/)
+#              .ci/install-telemetry-tools.sh, .ci/install-objectstore-tools.sh
+#              (each cached by version under .cache/)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -248,6 +248,7 @@ install_test_tier() {
     "kube|$REPO/.ci/install-kube.sh"
     "mongo-tools|$REPO/.ci/install-mongo-tools.sh"
     "telemetry-tools|$REPO/.ci/install-telemetry-tools.sh"
+    "objectstore-tools|$REPO/.ci/install-objectstore-tools.sh"
   )
   for entry in "${builds[@]}"; do
     name=${entry%%|*}

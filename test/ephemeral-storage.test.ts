@@ -20,7 +20,7 @@ const targets = lintTargets().filter((t) => readChartMeta(t.chart).type !== 'lib
 describe('ephemeral-storage', () => {
   it('covers the umbrella with each environment and every chart with its ci values', () => {
     expect(targets.filter((t) => t.chart === 'techshop' && /values-(dev|staging|prod)\.yaml$/.test(t.valuesFile ?? ''))).toHaveLength(3);
-    expect(new Set(targets.map((t) => t.chart))).toEqual(new Set(['app', 'mongodb', 'redis', 'monitoring', 'backup', 'tracing', 'logging', 'techshop']));
+    expect(new Set(targets.map((t) => t.chart))).toEqual(new Set(['app', 'mongodb', 'redis', 'monitoring', 'backup', 'tracing', 'objectstore', 'logging', 'techshop']));
   });
 
   for (const target of targets) {

@@ -65,7 +65,7 @@ describe('every image in every render comes from the list', () => {
 
   it('renders dev, staging and prod and every chart with its ci values (helm test pods included)', () => {
     expect(targets.filter((t) => /values\/values-(dev|staging|prod)\.yaml$/.test(t.valuesFile ?? ''))).toHaveLength(3);
-    expect(new Set(targets.map((t) => t.chart))).toEqual(new Set(['app', 'mongodb', 'redis', 'monitoring', 'backup', 'tracing', 'logging', 'techshop']));
+    expect(new Set(targets.map((t) => t.chart))).toEqual(new Set(['app', 'mongodb', 'redis', 'monitoring', 'backup', 'tracing', 'objectstore', 'logging', 'techshop']));
   });
 
   for (const target of targets) {
@@ -127,12 +127,13 @@ describe('values files and Chart.yaml carry the list pins', () => {
     expect(blocks).toBeGreaterThanOrEqual(list.length);
   });
 
-  it('the appVersion of mongodb, redis and monitoring is their image version', () => {
+  it('the appVersion of mongodb, redis, monitoring and objectstore is their image version', () => {
     const appVersion = (chart: string) => (parse(read(`charts/${chart}/Chart.yaml`)) as { appVersion?: string }).appVersion;
     const bare = (name: string) => list.find((p) => p.name === name)!.tag.replace(/^v/, '');
     expect(appVersion('mongodb')).toBe(bare('mongo'));
     expect(appVersion('redis')).toBe(bare('redis'));
     expect(appVersion('monitoring')).toBe(bare('prometheus'));
+    expect(appVersion('objectstore')).toBe(bare('minio'));
   });
 
   it('imageRef spells a list entry as the renders do', () => {

@@ -140,6 +140,7 @@ describe.each(['dev', 'staging', 'prod'] as const)('%s', (env) => {
       [
         (values.global as any)?.mongodb?.existingSecret,
         (values.global as any)?.redis?.existingSecret,
+        (values.objectstore as any).enabled === false ? '' : (values.global as any)?.objectstore?.existingSecret,
         (values.app as any).auth.existingSecret,
         (values.app as any).connections.mongodb.existingSecret,
         (values.app as any).connections.redis.existingSecret,
@@ -162,11 +163,20 @@ const VARIANTS: Record<string, Values> = {
     global: { mongodb: { existingSecret: 'm' }, redis: { existingSecret: 'r' } },
     app: { auth: { existingSecret: 'a' } },
     monitoring: { grafana: { admin: { existingSecret: 'g' } } },
-    backup: { enabled: true, storage: { bucket: 'my-bucket', accessKeyId: 'k', secretAccessKey: 's' } },
+    backup: { enabled: true, storage: { objectstore: false, bucket: 'my-bucket', accessKeyId: 'k', secretAccessKey: 's' } },
   },
   'redis cluster with replicas, backups on an existing claim': {
     redis: { architecture: 'cluster', cluster: { masters: 3, replicasPerMaster: 1 } },
-    backup: { enabled: true, storage: { bucket: 'my-bucket', existingSecret: 'b' }, persistence: { existingClaim: 'claim' } },
+    backup: { enabled: true, storage: { objectstore: false, bucket: 'my-bucket', existingSecret: 'b' }, persistence: { existingClaim: 'claim' } },
+  },
+  'MinIO with an existing Secret and no volume': {
+    global: { objectstore: { existingSecret: 'o' } },
+    objectstore: { persistence: { enabled: false } },
+  },
+  'no MinIO (the backups to external S3)': {
+    objectstore: { enabled: false },
+    app: { objectstore: { enabled: false } },
+    backup: { storage: { objectstore: false, bucket: 'my-bucket', existingSecret: 'b' } },
   },
 };
 

@@ -31,6 +31,9 @@ const DATABASE_SECRETS = {
   prod: { mongodb: 'techshop-mongodb', redis: 'techshop-redis' },
 } as const;
 
+/** Static files in the release's MinIO (dev and staging; prod has no objectstore): its one Secret. */
+const OBJECTSTORE_SECRET: Record<Environment, string | undefined> = { dev: 'shop-objectstore', staging: 'techshop-objectstore', prod: undefined };
+
 /** Logs and traces per environment: every one traces to the release's collector (OTLP/HTTP), the sampled share falls toward prod. */
 const EXPECTED_TELEMETRY_ENV = Object.fromEntries(
   (
@@ -80,6 +83,16 @@ function expectedAppEnv(env: Environment) {
     { name: 'REDIS_PASSWORD', ...secret(DATABASE_SECRETS[env].redis, 'redis-password') },
     { name: 'REDIS_URL', value: 'redis://:$(REDIS_PASSWORD)@$(REDIS_HOST):$(REDIS_PORT)' },
     ...EXPECTED_TELEMETRY_ENV[env],
+    ...(OBJECTSTORE_SECRET[env]
+      ? [
+          { name: 'S3_BUCKET', ...configMap('shop-objectstore', 'staticBucket') },
+          { name: 'S3_ENDPOINT', ...configMap('shop-objectstore', 'endpoint') },
+          { name: 'S3_FORCE_PATH_STYLE', ...configMap('shop-objectstore', 'forcePathStyle') },
+          { name: 'S3_REGION', ...configMap('shop-objectstore', 'region') },
+          { name: 'S3_ACCESS_KEY_ID', ...secret(OBJECTSTORE_SECRET[env], 'access-key-id') },
+          { name: 'S3_SECRET_ACCESS_KEY', ...secret(OBJECTSTORE_SECRET[env], 'secret-access-key') },
+        ]
+      : []),
     { name: 'JWT_SECRET', ...secret(env === 'dev' ? 'shop-app' : 'techshop-app-secrets', 'jwt-secret') },
   ];
 }
@@ -152,10 +165,12 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         ).toBe(true);
         expect(object.metadata.name, ref).toMatch(/^shop-[a-z0-9-]+$/);
       }
-      // every enabled subchart renders, and the umbrella itself (backup is off by default, on in staging and prod)
+      // every enabled subchart renders, and the umbrella itself
       const values = environmentValues(env);
       const enabled = RENDERING_CHARTS.filter((name) => name === umbrellaChart || (values[name] as Values | undefined)?.enabled === true);
-      expect(enabled.includes('backup')).toBe(env !== 'dev');
+      // backups run everywhere (dev and staging into the release's MinIO); MinIO is not in prod
+      expect(enabled.includes('backup')).toBe(true);
+      expect(enabled.includes('objectstore')).toBe(env !== 'prod');
       expect([...seen].sort()).toEqual([...enabled].sort());
       // selectors use only the immutable labels
       const immutable = ['app.kubernetes.io/component', 'app.kubernetes.io/instance', 'app.kubernetes.io/name'];
@@ -351,16 +366,21 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       const egressPorts = policy.spec.egress.map((rule: { ports: { protocol: string; port: number }[] }) =>
         rule.ports.map((p) => `${p.protocol}/${p.port}`).join(','),
       );
-      // TCP/4318: the release's OpenTelemetry Collector (every environment traces; test/tracing-render.test.ts checks the peer)
-      expect(egressPorts).toEqual(['TCP/27017', 'TCP/6379', 'TCP/4318', 'UDP/53,TCP/53', 'TCP/80,TCP/443']);
-      const dns = policy.spec.egress[3];
+      // TCP/4318: the release's OpenTelemetry Collector (every environment traces; test/tracing-render.test.ts checks the peer);
+      // TCP/9000: the release's MinIO, static files (dev and staging)
+      const minio = OBJECTSTORE_SECRET[env] ? ['TCP/9000'] : [];
+      expect(egressPorts).toEqual(['TCP/27017', 'TCP/6379', 'TCP/4318', ...minio, 'UDP/53,TCP/53', 'TCP/80,TCP/443']);
+      if (minio.length) {
+        expect(policy.spec.egress[3].to).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/instance': 'shop', 'app.kubernetes.io/component': 'objectstore' } } }]);
+      }
+      const dns = policy.spec.egress[3 + minio.length];
       expect(dns.to).toEqual([
         {
           namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
           podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
         },
       ]);
-      const outside = policy.spec.egress[4];
+      const outside = policy.spec.egress[4 + minio.length];
       expect(outside.to).toEqual([
         { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'] } },
       ]);
@@ -383,7 +403,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         // sized for the whole umbrella (app at HPA max + surge, databases, monitoring, backup jobs, test pods)
         const hard = findObject(objects, 'ResourceQuota', 'shop-quota').spec.hard;
         expect(hard).toEqual((environmentValues(env).resourceQuota as { hard: Record<string, string> }).hard);
-        expect([hard.pods, hard['requests.cpu'], hard['requests.memory']]).toEqual(env === 'prod' ? ['40', '8', '16Gi'] : ['30', '4', '7Gi']);
+        expect([hard.pods, hard['requests.cpu'], hard['requests.memory']]).toEqual(env === 'prod' ? ['40', '8', '16Gi'] : ['34', '5', '7Gi']);
         expect(quotas).toHaveLength(1);
       }
       const test = findObject(objects, 'Pod', 'shop-test-health');

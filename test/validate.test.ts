@@ -154,12 +154,16 @@ describe('bad values corpus', () => {
     expect(validator.validate('values/values-staging.yaml', bytes)).toEqual([]);
     const asProd = validator.validate('values/values-staging.yaml', bytes, 'prod');
     expect(asProd.map(brief)).toEqual([
-      { rule: 'profile/prod', line: 90, column: 5, path: 'backup.retention.remoteDays' },
-      { rule: 'profile/prod', line: 66, column: 1, path: 'monitoring.kubeStateMetrics.enabled' },
-      { rule: 'profile/prod', line: 24, column: 5, path: 'app.autoscaling.minReplicas' },
+      { rule: 'profile/prod', line: 94, column: 5, path: 'backup.retention.remoteDays' },
+      // staging's backups go to its own MinIO: prod wants external S3 with keys from a Secret
+      { rule: 'profile/prod', line: 91, column: 5, path: 'backup.storage.objectstore' },
+      { rule: 'profile/prod', line: 90, column: 3, path: 'backup.storage.existingSecret' },
+      { rule: 'profile/prod', line: 71, column: 1, path: 'monitoring.kubeStateMetrics.enabled' },
+      { rule: 'profile/prod', line: 26, column: 5, path: 'app.autoscaling.minReplicas' },
       // staging's in-cluster Jaeger, and no external backend
-      { rule: 'profile/prod', line: 111, column: 3, path: 'tracing.jaeger.enabled' },
-      { rule: 'profile/prod', line: 107, column: 1, path: 'tracing.exporter.endpoint' },
+      { rule: 'profile/prod', line: 126, column: 3, path: 'tracing.jaeger.enabled' },
+      { rule: 'profile/prod', line: 122, column: 1, path: 'tracing.exporter.endpoint' },
+      { rule: 'profile/prod', line: 112, column: 3, path: 'objectstore.enabled' },
     ]);
   });
 });
@@ -249,6 +253,6 @@ describe('scripts/validate.ts (CLI)', () => {
   it('--env prod applies the prod profile to a staging file', async () => {
     const result = await cli('--env', 'prod', 'values/values-staging.yaml');
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain('values/values-staging.yaml:24:5  app.autoscaling.minReplicas: must be >= 3 (got 2) - prod policy');
+    expect(result.stdout).toContain('values/values-staging.yaml:26:5  app.autoscaling.minReplicas: must be >= 3 (got 2) - prod policy');
   });
 });

@@ -19,6 +19,7 @@ export const SCHEMA_OF_CHART: Record<string, string> = {
   monitoring: 'monitoring.schema.yaml',
   backup: 'backup.schema.yaml',
   tracing: 'tracing.schema.yaml',
+  objectstore: 'objectstore.schema.yaml',
   logging: 'logging.schema.yaml',
   techshop: 'techshop.schema.yaml',
 };

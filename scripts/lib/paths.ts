@@ -9,7 +9,7 @@ export const distDir = join(repoRoot, 'dist');
 export const cacheDir = join(repoRoot, '.cache');
 export const umbrellaChart = 'techshop';
 /** Charts in dependency order: the library first, the umbrella last. */
-export const chartNames = ['common', 'app', 'mongodb', 'redis', 'monitoring', 'backup', 'tracing', 'logging', 'techshop'] as const;
+export const chartNames = ['common', 'app', 'mongodb', 'redis', 'monitoring', 'backup', 'tracing', 'objectstore', 'logging', 'techshop'] as const;
 export type ChartName = (typeof chartNames)[number];
 /** Charts installed on their own, not umbrella dependencies (the log agent: once per cluster, its own namespace). */
 export const standaloneCharts: readonly string[] = ['logging'];

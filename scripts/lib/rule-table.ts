@@ -81,6 +81,10 @@ export const RULE_TABLE = {
     twin: 'rule',
     message: "app.tracing.enabled sends traces to this release's collector, but tracing.enabled is false: set tracing.enabled to true, or app.tracing.endpoint to another OTLP endpoint",
   },
+  'objectstore-consumer': {
+    twin: 'rule',
+    message: "{path} uses this release's MinIO, but objectstore.enabled is false: set objectstore.enabled to true, or {fix}",
+  },
   'backup-target': {
     twin: 'rule',
     message: '{problem}: the backup chart reads these facts from its own values, not from the other charts, so they must agree',

@@ -146,6 +146,12 @@ export function workloadDemands(values: Values): Demand[] {
     demands.push(demandOf('otel-collector', collector.replicaCount + 1, collector.resources, `otel-collector ${collector.replicaCount} + surge 1 pod(s)`));
     if (jaeger.enabled) demands.push(demandOf('jaeger', 1, jaeger.resources, 'jaeger 1 pod (Recreate, no surge)'));
   }
+  const objectstore = enabled(values, 'objectstore');
+  if (objectstore) {
+    demands.push(demandOf('objectstore', 1, objectstore.resources as Resources, 'objectstore 1 pod (StatefulSet, no surge)'));
+    // the bucket Job (post-install/post-upgrade hook) and the helm test pod use the bucketJob resources
+    demands.push(demandOf('objectstore-jobs', 2, (objectstore.bucketJob as { resources: Resources }).resources, 'objectstore helper pods 2 (buckets, test)'));
+  }
   return demands;
 }
 
@@ -275,6 +281,22 @@ export function objectDemands(values: Values): ObjectDemand[] {
         storage: badger ? parseMemory(get(tracing, ['jaeger', 'storage', 'size']) as string) : 0,
       },
       jaeger ? 'tracing (collector, Jaeger)' : 'tracing (collector)',
+    );
+  }
+  const objectstore = enabled(values, 'objectstore');
+  if (objectstore) {
+    const generated = !named(get(values, ['global', 'objectstore', 'existingSecret']));
+    const persistent = get(objectstore, ['persistence', 'enabled']) === true;
+    add(
+      'objectstore',
+      {
+        services: 2,
+        secrets: generated ? 1 : 0,
+        configmaps: 2,
+        persistentvolumeclaims: persistent ? 1 : 0,
+        storage: persistent ? parseMemory(get(objectstore, ['persistence', 'size']) as string) : 0,
+      },
+      'objectstore',
     );
   }
   add('namespace', { secrets: existing.size + HELM_HISTORY_SECRETS, configmaps: 1 }, `the namespace (${existing.size} existing Secret(s) the values name, ${HELM_HISTORY_SECRETS} helm release revisions, kube-root-ca.crt)`);
@@ -483,7 +505,7 @@ export const backupMatchesDatabases: Rule = (values) => {
 
 
 
-const COMPONENTS = ['app', 'mongodb', 'redis', 'monitoring', 'backup', 'tracing'] as const;
+const COMPONENTS = ['app', 'mongodb', 'redis', 'monitoring', 'backup', 'tracing', 'objectstore'] as const;
 
 function shared(id: RuleId, path: PathSegment[], args: Record<string, string | number>): Finding {
   return { path, rule: id, message: ruleMessage(id, args) };
@@ -690,6 +712,24 @@ export const alertmanagerNoInlineCredentials: Rule = (values) => {
   return findings;
 };
 
+/** The app's static files and the backups in this release's MinIO need it to run (charts/objectstore). */
+export const objectstoreConsumers: Rule = (values) => {
+  if (enabled(values, 'objectstore')) return [];
+  const findings: Finding[] = [];
+  if (enabled(values, 'app') && get(values, ['app', 'objectstore', 'enabled']) === true) {
+    findings.push(shared('objectstore-consumer', ['app', 'objectstore', 'enabled'], { path: 'app.objectstore.enabled', fix: 'turn app.objectstore.enabled off' }));
+  }
+  if (enabled(values, 'backup') && get(values, ['backup', 'storage', 'objectstore']) === true) {
+    findings.push(
+      shared('objectstore-consumer', ['backup', 'storage', 'objectstore'], {
+        path: 'backup.storage.objectstore',
+        fix: 'set it false and name an external bucket (backup.storage.bucket, existingSecret)',
+      }),
+    );
+  }
+  return findings;
+};
+
 /** The app's default OTLP endpoint is this release's collector: it must run (charts/tracing). */
 export const appTracingCollector: Rule = (values) => {
   const app = enabled(values, 'app');
@@ -722,6 +762,7 @@ export const meshPeerNamespaces: Rule = (values) => {
 export const RULES: Rule[] = [
   meshPeerNamespaces,
   appTracingCollector,
+  objectstoreConsumers,
   backupMatchesDatabases,
   monitoringTargetsMatch,
   quotaHoldsWorkloads,

@@ -50,6 +50,7 @@ describe('.ci/create-ci-secrets.sh', () => {
     expect(created.get('techshop-redis')).toEqual(['redis-password']);
     expect(created.get('techshop-app-secrets')).toEqual(['jwt-secret']);
     expect(created.get('techshop-backup-s3')).toEqual(['access-key-id', 'secret-access-key']);
+    expect(created.get('techshop-objectstore')).toEqual(['access-key-id', 'secret-access-key']);
     expect(created.get('techshop-grafana-admin')).toEqual(['admin-password', 'admin-user']);
     expect(created.get('techshop-logs-elasticsearch')).toEqual(['api-key']);
   });

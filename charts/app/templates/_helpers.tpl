@@ -82,3 +82,42 @@ URI composed by Kubernetes ($(VAR) expansion), so no password is copied.
   value: "redis://:$(REDIS_PASSWORD)@$(REDIS_HOST):$(REDIS_PORT)"
 {{- end -}}
 {{- end -}}
+
+{{/*
+Static files in this release's MinIO: the non-secret facts from the objectstore
+chart's ConfigMap, the keys from its one Secret (common.secrets.ownerName), never copied.
+*/}}
+{{- define "app.objectstoreEnv" -}}
+{{- if .Values.objectstore.enabled -}}
+{{- $configMap := include "common.names.fullname" (dict "component" "objectstore" "context" .) -}}
+{{- range $name, $key := dict "S3_ENDPOINT" "endpoint" "S3_REGION" "region" "S3_BUCKET" "staticBucket" "S3_FORCE_PATH_STYLE" "forcePathStyle" }}
+- name: {{ $name }}
+  valueFrom:
+    configMapKeyRef:
+      name: {{ $configMap }}
+      key: {{ $key }}
+{{- end }}
+{{- $secret := include "common.secrets.ownerName" (dict "component" "objectstore" "context" .) }}
+{{- range $name, $key := dict "S3_ACCESS_KEY_ID" "access-key-id" "S3_SECRET_ACCESS_KEY" "secret-access-key" }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $key }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* The NetworkPolicy egress rule to this release's MinIO (S3 on 9000). */}}
+{{- define "app.objectstoreEgress" -}}
+{{- if .Values.objectstore.enabled }}
+# The release's MinIO (static files).
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "common.labels.componentSelector" (dict "component" "objectstore" "context" .) | nindent 10 }}
+  ports:
+    - protocol: TCP
+      port: 9000
+{{- end }}
+{{- end -}}

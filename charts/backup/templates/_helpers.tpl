@@ -15,9 +15,16 @@
 {{- if eq .Values.mongodb.architecture "replicaset" -}}true{{- end -}}
 {{- end -}}
 
-{{/* Secret with the S3 keys: existingSecret, the chart's own (inline keys), the one an ExternalSecret fills (keys mapped to Vault), or none (IAM role). */}}
+{{/*
+Secret with the S3 keys: the release's MinIO Secret (storage.objectstore; keys
+access-key-id and secret-access-key too), existingSecret, the chart's own
+(inline keys), the one an ExternalSecret fills (keys mapped to Vault), or none
+(IAM role).
+*/}}
 {{- define "backup.s3SecretName" -}}
-{{- if or .Values.storage.existingSecret .Values.storage.accessKeyId (include "common.externalSecrets.mapped" (dict "credential" "backup" "context" .)) -}}
+{{- if .Values.storage.objectstore -}}
+{{- include "common.secrets.ownerName" (dict "component" "objectstore" "context" .) -}}
+{{- else if or .Values.storage.existingSecret .Values.storage.accessKeyId (include "common.externalSecrets.mapped" (dict "credential" "backup" "context" .)) -}}
 {{- include "common.secrets.name" (dict "existingSecret" .Values.storage.existingSecret "component" "backup" "context" .) -}}
 {{- end -}}
 {{- end -}}
@@ -50,19 +57,33 @@ mounted file (backup.secretVolumes; the container's command reads it).
   value: {{ .Values.mongodb.authSource | quote }}
 {{- end -}}
 
-{{/* S3 settings; the keys only as mounted files. */}}
+{{/*
+S3 settings; the keys only as mounted files. With storage.objectstore the
+endpoint, region and bucket come from the objectstore chart's ConfigMap.
+*/}}
 {{- define "backup.s3Env" -}}
 {{- $s := .Values.storage -}}
+{{- if $s.objectstore }}
+{{- $configMap := include "common.names.fullname" (dict "component" "objectstore" "context" .) -}}
+{{- range $name, $key := dict "S3_BUCKET" "backupsBucket" "S3_ENDPOINT" "endpoint" "S3_REGION" "region" "S3_FORCE_PATH_STYLE" "forcePathStyle" }}
+- name: {{ $name }}
+  valueFrom:
+    configMapKeyRef:
+      name: {{ $configMap }}
+      key: {{ $key }}
+{{- end }}
+{{- else }}
 - name: S3_BUCKET
   value: {{ $s.bucket | quote }}
-- name: S3_PREFIX
-  value: {{ $s.prefix | quote }}
 - name: S3_ENDPOINT
   value: {{ $s.endpoint | quote }}
 - name: S3_REGION
   value: {{ $s.region | quote }}
 - name: S3_FORCE_PATH_STYLE
   value: {{ $s.forcePathStyle | quote }}
+{{- end }}
+- name: S3_PREFIX
+  value: {{ $s.prefix | quote }}
 - name: S3_SSE
   value: {{ $s.serverSideEncryption.type | quote }}
 - name: S3_SSE_KMS_KEY_ID

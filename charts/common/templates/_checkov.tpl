@@ -27,7 +27,7 @@ runToCompletion:
   CKV_K8S_8: a helm test pod runs once to completion; a liveness probe could only restart it in the middle of the test
   CKV_K8S_9: a helm test pod runs once to completion and backs no Service so readiness means nothing for it
 appEnvContract:
-  CKV_K8S_35: the app is a third-party Node program whose contract is the MONGODB_URI and REDIS_URL and JWT_SECRET environment variables (composed by $(VAR) expansion); it reads no files
+  CKV_K8S_35: the app is a third-party Node program whose contract is the MONGODB_URI and REDIS_URL and JWT_SECRET environment variables (composed by $(VAR) expansion) and with the release's MinIO S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY; it reads no files
 exporterEnv:
   CKV_K8S_35: the metrics exporter reads its database password only from the environment or a flag (the deployed mongodb_exporter has no password file option and its image no shell; the redis_exporter password file is a JSON map of addresses and not the bare password the one Secret holds)
 # Not yet fixed, said so: the sidecar's scripts are being rewritten against a real mongod (issue 12).

@@ -36,7 +36,7 @@ the same files).
 {{- $parts := list -}}
 {{- $existing := dict -}}
 {{- $on := dict -}}
-{{- range $name := list "app" "mongodb" "redis" "monitoring" "backup" "tracing" -}}
+{{- range $name := list "app" "mongodb" "redis" "monitoring" "backup" "tracing" "objectstore" -}}
 {{- $chart := index $v $name | default dict -}}
 {{- $_ := set $on $name (ne (toString $chart.enabled) "false") -}}
 {{- end -}}
@@ -113,6 +113,14 @@ the same files).
 {{- $badger := ternary 1 0 (eq $t.jaeger.storage.type "badger") -}}
 {{- $parts = append $parts (dict "part" "jaeger" "pods" 1 "pod" (include "techshop.quota.pod" (list $t.jaeger.resources) | fromJson) "services" 1 "configmaps" 1 "pvcs" $badger "storage" (mulf $badger (include "common.quantity.bytes" $t.jaeger.storage.size | float64))) -}}
 {{- end -}}
+{{- end -}}
+{{- if $on.objectstore -}}
+{{- $o := $v.objectstore -}}
+{{- $generated := 1 -}}
+{{- with (dig "objectstore" "existingSecret" "" ($v.global | default dict)) }}{{ $_ := set $existing . true }}{{ $generated = 0 }}{{ end -}}
+{{- $pvc := ternary 1 0 $o.persistence.enabled -}}
+{{- $parts = append $parts (dict "part" "objectstore" "pods" 1 "pod" (include "techshop.quota.pod" (list $o.resources) | fromJson) "services" 2 "secrets" $generated "configmaps" 2 "pvcs" $pvc "storage" (mulf $pvc (include "common.quantity.bytes" $o.persistence.size | float64))) -}}
+{{- $parts = append $parts (dict "part" "objectstore helper pods" "pods" 2 "pod" (include "techshop.quota.pod" (list $o.bucketJob.resources) | fromJson)) -}}
 {{- end -}}
 {{- $parts = append $parts (dict "part" "the namespace" "secrets" (add (len $existing) $c.helmHistory) "configmaps" 1) -}}
 {{- toJson $parts -}}
