@@ -60,9 +60,10 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('real charts,
           'Pod/shop-monitoring-test',
         ]),
       );
-      // backup is off by default (dev) and on in staging and prod: the dump, the oplog slices (replica set) and the verification
+      // backups run everywhere (dev and staging into the release's MinIO): the dump, the verification, and
+      // the oplog slices where MongoDB is a replica set (staging and prod; dev runs a standalone)
       const backups = names.filter((n) => n.startsWith('CronJob/shop-backup') || n.startsWith('Job/shop-backup'));
-      expect(backups).toEqual(env === 'dev' ? [] : ['CronJob/shop-backup', 'CronJob/shop-backup-oplog', 'CronJob/shop-backup-verify']);
+      expect(backups).toEqual(env === 'dev' ? ['CronJob/shop-backup', 'CronJob/shop-backup-verify'] : ['CronJob/shop-backup', 'CronJob/shop-backup-oplog', 'CronJob/shop-backup-verify']);
     });
 
     it('meets Pod Security Standards restricted and the house rules', async () => {

@@ -154,10 +154,10 @@ describe('bad values corpus', () => {
     expect(validator.validate('values/values-staging.yaml', bytes)).toEqual([]);
     const asProd = validator.validate('values/values-staging.yaml', bytes, 'prod');
     expect(asProd.map(brief)).toEqual([
-      { rule: 'profile/prod', line: 94, column: 5, path: 'backup.retention.remoteDays' },
       // staging's backups go to its own MinIO: prod wants external S3 with keys from a Secret
-      { rule: 'profile/prod', line: 91, column: 5, path: 'backup.storage.objectstore' },
       { rule: 'profile/prod', line: 90, column: 3, path: 'backup.storage.existingSecret' },
+      { rule: 'profile/prod', line: 94, column: 5, path: 'backup.retention.remoteDays' },
+      { rule: 'profile/prod', line: 91, column: 5, path: 'backup.storage.objectstore' },
       { rule: 'profile/prod', line: 71, column: 1, path: 'monitoring.kubeStateMetrics.enabled' },
       { rule: 'profile/prod', line: 26, column: 5, path: 'app.autoscaling.minReplicas' },
       // staging's in-cluster Jaeger, and no external backend
