@@ -74,11 +74,11 @@ describe.each(helms)('ExternalSecrets under helm $version', (helm) => {
     }
   });
 
-  it('dev with the provider on: the same, with <release>-<component> names and no backup keys', async () => {
+  it('dev with the provider on: the same, with <release>-<component> names; the backups read MinIO\'s keys', async () => {
     const objects = await renderEnv(helm, 'dev', { set: DEV_EXTERNAL, apiVersions: [ESO_API] });
     expect(byKind(objects, 'Secret')).toEqual([]);
     const targets = externalSecrets(objects);
-    expect([...targets.keys()].sort()).toEqual(['shop-app', 'shop-grafana', 'shop-mongodb', 'shop-redis']);
+    expect([...targets.keys()].sort()).toEqual(['shop-app', 'shop-grafana', 'shop-mongodb', 'shop-objectstore', 'shop-redis']);
     expect([...secretReads(objects).keys()].sort()).toEqual([...targets.keys()].sort());
     expect(targets.get('shop-redis')!.object.spec.secretStoreRef).toEqual({ kind: 'SecretStore', name: 'vault' });
   });
@@ -86,7 +86,7 @@ describe.each(helms)('ExternalSecrets under helm $version', (helm) => {
   it('the default provider renders no ExternalSecret: the charts generate their Secrets as before', async () => {
     const objects = await renderEnv(helm, 'dev', { apiVersions: [ESO_API] });
     expect(byKind(objects, 'ExternalSecret')).toEqual([]);
-    expect(byKind(objects, 'Secret').map((o) => o.metadata.name).sort()).toEqual(['shop-app', 'shop-grafana', 'shop-mongodb', 'shop-redis']);
+    expect(byKind(objects, 'Secret').map((o) => o.metadata.name).sort()).toEqual(['shop-app', 'shop-grafana', 'shop-mongodb', 'shop-objectstore', 'shop-redis']);
   });
 
   it('without the External Secrets Operator API the render fails, naming the API and the fix', async () => {

@@ -603,6 +603,7 @@ describe('externalSecretKeys', () => {
     redis: { 'redis-password': { remotePath: 'techshop/redis' } },
     app: { 'jwt-secret': { remotePath: 'techshop/app' } },
     grafana: { 'admin-user': { remotePath: 'techshop/grafana' }, 'admin-password': { remotePath: 'techshop/grafana' } },
+    objectstore: { 'access-key-id': { remotePath: 'techshop/minio' }, 'secret-access-key': { remotePath: 'techshop/minio' } },
   };
 
   it('checks nothing with the default provider', () => {
@@ -617,6 +618,9 @@ describe('externalSecretKeys', () => {
       'global.secrets.externalSecrets.credentials.app maps no jwt-secret',
       'global.secrets.externalSecrets.credentials.grafana maps no admin-user',
       'global.secrets.externalSecrets.credentials.grafana maps no admin-password',
+      // dev runs MinIO
+      'global.secrets.externalSecrets.credentials.objectstore maps no access-key-id',
+      'global.secrets.externalSecrets.credentials.objectstore maps no secret-access-key',
     ]);
     expect(findings[0]).toEqual({
       path: ['global', 'secrets', 'externalSecrets', 'credentials', 'mongodb'],

@@ -145,6 +145,7 @@ export const RULE_TABLE = {
         app: ['jwt-secret'],
         grafana: ['admin-user', 'admin-password'],
         backup: ['access-key-id', 'secret-access-key'],
+        objectstore: ['access-key-id', 'secret-access-key'],
       },
     },
   },

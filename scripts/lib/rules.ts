@@ -609,6 +609,7 @@ export function externalCredentials(values: Values): string[] {
   if (enabled(values, 'monitoring')?.mode === 'standalone') out.push('grafana');
   const backupKeys = get(values, ['global', 'secrets', 'externalSecrets', 'credentials', 'backup']);
   if (enabled(values, 'backup') && isPlainObject(backupKeys) && Object.keys(backupKeys).length > 0) out.push('backup');
+  if (enabled(values, 'objectstore')) out.push('objectstore');
   return out;
 }
 
