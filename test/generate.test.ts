@@ -17,7 +17,7 @@ const IMAGE_REPOSITORY_DEFAULT: Record<string, { path: string[]; repository: str
   monitoring: { path: ['prometheus', 'image', 'repository'], repository: 'prom/prometheus' },
   backup: { path: ['images', 'mongodb', 'repository'], repository: 'library/mongo' },
   tracing: { path: ['collector', 'image', 'repository'], repository: 'otel/opentelemetry-collector-contrib' },
-  objectstore: { path: ['image', 'repository'], repository: 'bitnami/minio' },
+  objectstore: { path: ['image', 'repository'], repository: 'bitnamilegacy/minio' },
   logging: { path: ['agent', 'image', 'repository'], repository: 'otel/opentelemetry-collector-contrib' },
 };
 
