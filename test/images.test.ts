@@ -73,7 +73,7 @@ describe('every image in every render comes from the list', () => {
       const rendered = await renderTarget(helms[0]!, target);
       const images = renderedImages(rendered.objects);
       expect(images.length).toBeGreaterThan(0);
-      expect(images.some((i) => i.object.startsWith('Pod/')), 'helm test pods are rendered too').toBe(!['app', 'backup', 'tracing', 'logging'].includes(target.chart));
+      expect(images.some((i) => i.object.startsWith('Pod/')), 'helm test pods are rendered too').toBe(!['app', 'backup', 'logging'].includes(target.chart));
       for (const found of images) {
         const where = `${found.object} ${found.container}: ${found.image}`;
         const ref = parseImageRef(found.image);

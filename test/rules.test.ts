@@ -133,6 +133,7 @@ describe('workloadDemands', () => {
       'grafana:2',
       'monitoring-test:1',
       'otel-collector:3',
+      'tracing-test:1',
     ]);
     // a MongoDB member is mongod (500m/1Gi) + bootstrap sidecar (20m/128Mi) + exporter (20m/64Mi)
     const mongodb = demands.find((d) => d.component === 'mongodb');

@@ -11,7 +11,7 @@
 // and the retention Job's script (real curl) must PUT the ILM policy and index
 // template to a local stand-in for Elasticsearch's REST API.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
@@ -32,6 +32,9 @@ import { HOST, parseMetrics, startProgram, stopPrograms, telemetryBinary, type P
 type Any = any;
 
 const helm = helms[0]!;
+// Debian's busybox-static (the test tier's apt packages): the helm test pod's image is busybox
+const busybox = '/bin/busybox';
+if (!existsSync(busybox)) throw new Error(`${busybox} missing: bash .ci/install-tools.sh --tests installs busybox-static`);
 const POD_IP = '${env:POD_IP}';
 
 function renderedConfig(objects: K8sObject[], name: string): Any {
@@ -160,6 +163,31 @@ describe('the collector and Jaeger on the configs charts/tracing renders', () =>
     expect(m.get('otelcol_exporter_sent_spans_total')?.find((s) => s.labels.includes('exporter="otlp/jaeger"'))?.value).toBeGreaterThanOrEqual(1);
     expect(collector.output()).not.toMatch(/"level":"error"/);
     expect(jaeger.output()).not.toMatch(/"level":"error"/);
+  });
+
+  it('the chart\'s helm test pod, its script run by busybox (the image\'s shell and wget), finds its own span in Jaeger; it fails when the collector does not answer', async () => {
+    const pod = findObject(objects, 'Pod', 'shop-tracing-test');
+    const [container] = pod.spec.containers;
+    const env: Record<string, string> = Object.fromEntries(container.env.map((e: Any) => [e.name, e.value]));
+    // the two cluster DNS names: the collector's and Jaeger's Services
+    expect(env).toEqual({ COLLECTOR_URL: 'http://shop-otel-collector:4318', JAEGER_URL: 'http://shop-jaeger:16686' });
+    const [shell, flags, script] = container.command;
+    expect([shell, flags]).toEqual(['sh', '-ec']);
+    // only busybox applets on PATH, as in the image
+    const bin = join(dir, 'busybox-bin');
+    mkdirSync(bin, { recursive: true });
+    for (const applet of ['sh', 'wget', 'od', 'tr', 'grep', 'date', 'sleep']) symlinkSync(busybox, join(bin, applet));
+    const runScript = (collectorUrl: string) =>
+      run(join(bin, 'sh'), ['-ec', script], { env: { PATH: bin, COLLECTOR_URL: collectorUrl, JAEGER_URL: `http://${HOST}:${ports.jaegerQuery}` }, timeoutMs: 90_000 });
+    const ok = await runScript(`http://${HOST}:${ports.otlpHttp}`);
+    expect(ok.code, `${ok.stdout}${ok.stderr}`).toBe(0);
+    const traceId = /trace ([0-9a-f]{32}) found in Jaeger/.exec(ok.stdout)?.[1];
+    expect(traceId).toBeDefined();
+    const found = (await (await fetch(`http://${HOST}:${ports.jaegerQuery}/api/traces/${traceId}`)).json()) as Any;
+    expect(found.data[0].processes[found.data[0].spans[0].processID].serviceName).toBe('helm-test');
+    const refused = await runScript(`http://${HOST}:${await freePort()}`);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).toContain('the collector did not accept the span');
   });
 
   it('counts spans its backend rejects under the name TechShopTracingSpansDropped watches, and exposes every metric the tracing alerts use', async () => {

@@ -85,9 +85,9 @@ const FIRST_CASES: Case[] = [
   {
     fixture: 'values-prod.quota-too-small.yaml',
     expected: [
-      e('rule/quota-capacity', 50, 5, 'resourceQuota.hard["requests.cpu"]', 'quota requests.cpu 8 is below the 11210m the release needs at full scale; raise it to at least 11210m or lower the requests or the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 7750m; the rest: redis 6 pod(s) with exporter: 1650m; mongodb 3 member(s) (mongod + bootstrap + exporter): 870m'),
-      e('rule/quota-capacity', 52, 5, 'resourceQuota.hard["limits.cpu"]', 'quota limits.cpu 16 is below the 26650m the release needs'),
-      e('rule/quota-capacity', 55, 5, 'resourceQuota.hard.pods', 'quota pods 40 is below the 55 the release needs at full scale; raise it to at least 55 or lower the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 31'),
+      e('rule/quota-capacity', 50, 5, 'resourceQuota.hard["requests.cpu"]', 'quota requests.cpu 8 is below the 11220m the release needs at full scale; raise it to at least 11220m or lower the requests or the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 7750m; the rest: redis 6 pod(s) with exporter: 1650m; mongodb 3 member(s) (mongod + bootstrap + exporter): 870m'),
+      e('rule/quota-capacity', 52, 5, 'resourceQuota.hard["limits.cpu"]', 'quota limits.cpu 16 is below the 26750m the release needs'),
+      e('rule/quota-capacity', 55, 5, 'resourceQuota.hard.pods', 'quota pods 40 is below the 56 the release needs at full scale; raise it to at least 56 or lower the replicas. Biggest part: app 31 pods (HPA max 30 + surge 1): 31'),
     ],
   },
   { fixture: 'values-prod.pdb-min-available-3.yaml', expected: [e('rule/pdb-satisfiable', 29, 5, 'app.pdb.minAvailable', 'minAvailable 3 needs more than the 3 replica(s)')] },

@@ -145,6 +145,7 @@ export function workloadDemands(values: Values): Demand[] {
     const jaeger = tracing.jaeger as { enabled: boolean; resources: Resources };
     demands.push(demandOf('otel-collector', collector.replicaCount + 1, collector.resources, `otel-collector ${collector.replicaCount} + surge 1 pod(s)`));
     if (jaeger.enabled) demands.push(demandOf('jaeger', 1, jaeger.resources, 'jaeger 1 pod (Recreate, no surge)'));
+    if (get(tracing, ['tests', 'enabled']) === true) demands.push(demandOf('tracing-test', 1, APP_TEST_POD, 'helm test (tracing) 1 pod'));
   }
   const objectstore = enabled(values, 'objectstore');
   if (objectstore) {

@@ -113,6 +113,9 @@ the same files).
 {{- $badger := ternary 1 0 (eq $t.jaeger.storage.type "badger") -}}
 {{- $parts = append $parts (dict "part" "jaeger" "pods" 1 "pod" (include "techshop.quota.pod" (list $t.jaeger.resources) | fromJson) "services" 1 "configmaps" 1 "pvcs" $badger "storage" (mulf $badger (include "common.quantity.bytes" $t.jaeger.storage.size | float64))) -}}
 {{- end -}}
+{{- if $t.tests.enabled -}}
+{{- $parts = append $parts (dict "part" "helm test (tracing)" "pods" 1 "pod" (include "techshop.quota.pod" (list $testPod) | fromJson)) -}}
+{{- end -}}
 {{- end -}}
 {{- if $on.objectstore -}}
 {{- $o := $v.objectstore -}}

@@ -13,6 +13,12 @@ NetworkPolicies and the AuthorizationPolicies are generated from
     - ports: [{{ include "tracing.port.otlpGrpc" . }}, {{ include "tracing.port.otlpHttp" . }}]
       from:
         - component: app
+    {{- if .Values.tests.enabled }}
+    # OTLP/HTTP from the helm test pod.
+    - ports: [{{ include "tracing.port.otlpHttp" . }}]
+      from:
+        - component: tracing-test
+    {{- end }}
     - ports: [{{ include "tracing.port.metrics" . }}]
       from:
         - {{ include "common.flows.valuesPeer" (dict "peer" $np.prometheus "values" "tracing.networkPolicy.prometheus") }}
@@ -28,6 +34,9 @@ NetworkPolicies and the AuthorizationPolicies are generated from
     - ports: [{{ include "tracing.port.query" . }}]
       from:
         - {{ include "common.flows.valuesPeer" (dict "peer" $np.grafana "values" "tracing.networkPolicy.grafana") }}
+        {{- if .Values.tests.enabled }}
+        - component: tracing-test
+        {{- end }}
     - ports: [{{ include "tracing.port.metrics" . }}]
       from:
         - {{ include "common.flows.valuesPeer" (dict "peer" $np.prometheus "values" "tracing.networkPolicy.prometheus") }}
