@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { run } from './lib/exec.ts';
 import { resolveHelm } from './lib/helm.ts';
-import { actionlint, checkovPassRate, checkovRenders, kubeconform, kubernetesVersions, kubeScore, renderTarget } from './lib/kube-checks.ts';
+import { actionlint, ambiguousScalars, checkovPassRate, checkovRenders, kubeconform, kubernetesVersions, kubeScore, renderTarget } from './lib/kube-checks.ts';
 import { helmLint, lintTargets, mapLimit, type LintTarget } from './lib/lint.ts';
 import { repoRoot } from './lib/paths.ts';
 import { buildDependencies, podSpecOf, RELEASE_NAMESPACE, type K8sObject } from './lib/render.ts';
@@ -124,6 +124,9 @@ export const lintStage: Stage = async ({ argv, log }) => {
     const policyChecks = async (): Promise<Line[]> => {
       const podTemplates = rendered.reduce((n, r) => n + r.objects.filter((o) => podSpecOf(o)).length, 0);
       const lines: Line[] = [];
+      const scalars = rendered.flatMap((r) => ambiguousScalars(r.text).map((s) => `${r.label}: line ${s.line} \`${s.text}\`: ${s.why}`));
+      const scalarLine = `YAML scalars read alike by YAML 1.1 and 1.2 readers: ${rendered.length} renders`;
+      lines.push(scalars.length === 0 ? ok(scalarLine) : bad(scalarLine, scalars));
       for (const [name, check] of [
         ['Pod Security Standards (restricted) + readOnlyRootFilesystem', (objects: K8sObject[]) => checkPodSecurityRestricted(objects)],
         ['NetworkPolicy coverage (ingress and egress)', (objects: K8sObject[]) => checkNetworkPolicyCoverage(objects, { releaseNamespace: RELEASE_NAMESPACE })],

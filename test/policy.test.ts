@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseManifests, type K8sObject } from '../scripts/lib/render.ts';
+import { ambiguousScalars } from '../scripts/lib/kube-checks.ts';
 import { repoRoot } from '../scripts/lib/paths.ts';
 import {
   checkNetworkPolicyCoverage,
@@ -294,5 +295,37 @@ describe('checkNetworkPolicyCoverage on fixtures', () => {
     expect(checkNetworkPolicyCoverage(release, { releaseNamespace: 'shop' })).toEqual([]);
     // and another release namespace leaves the explicitly-namespaced pod uncovered
     expect(checkNetworkPolicyCoverage(release, { releaseNamespace: 'other' }).map((f) => f.object)).toEqual(['Pod/explicit']);
+  });
+});
+
+describe('ambiguousScalars: what YAML 1.1 (helm, the API server) and YAML 1.2 (js-yaml, GitOps tools) read differently', () => {
+  it('finds leading-zero integers and yes/no/on/off, and nothing in quoted values or block scalars', () => {
+    const text = [
+      'kind: CronJob',
+      'spec:',
+      '  volumes:',
+      '    - configMap:',
+      '        defaultMode: 0555',
+      '        mode: 365 # 0555',
+      '  flag: on',
+      '  quoted: "on"',
+      '  list:',
+      '    - no',
+      '  script: |',
+      '    chmod 0755 /x',
+      '    enabled: yes',
+      '  after: 0',
+      '  port: 08080',
+    ].join('\n');
+    expect(ambiguousScalars(text).map((s) => `${s.line} ${s.text}`)).toEqual(['5 defaultMode: 0555', '7 flag: on', '10 - no', '15 port: 08080']);
+    expect(ambiguousScalars(text)[0]?.why).toContain('octal to YAML 1.1 readers');
+  });
+
+  it('finds none in what the charts render for dev, staging and prod', async () => {
+    const { renderTarget } = await import('../scripts/lib/kube-checks.ts');
+    for (const env of ['dev', 'staging', 'prod']) {
+      const rendered = await renderTarget(helms[0]!, { chart: 'techshop', valuesFile: join(repoRoot, 'values', `values-${env}.yaml`) });
+      expect(ambiguousScalars(rendered.text), env).toEqual([]);
+    }
   });
 });

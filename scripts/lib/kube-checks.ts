@@ -240,3 +240,41 @@ export async function actionlint(bin: string, cwd = repoRoot): Promise<ToolRepor
   const problems = result.stdout.split('\n').filter(Boolean);
   return { ok: result.code === 0, summary: result.code === 0 ? 'workflows clean' : `${problems.length} problems`, problems };
 }
+
+/** A plain (unquoted) scalar that YAML 1.1 and YAML 1.2 readers take differently. */
+export interface AmbiguousScalar {
+  line: number;
+  text: string;
+  why: string;
+}
+
+/**
+ * Plain scalars of a rendered manifest that YAML 1.1 readers (helm, kubectl,
+ * the API server's sigs.k8s.io/yaml) and YAML 1.2 readers (js-yaml, many
+ * GitOps tools) read differently: a leading-zero integer (octal 0555 = 365 in
+ * 1.1, decimal 555 in 1.2, which the API server then refuses as a file mode)
+ * and yes/no/on/off/y/n (booleans in 1.1, strings in 1.2). Block scalars
+ * (scripts, config files) are text and skipped.
+ */
+export function ambiguousScalars(text: string): AmbiguousScalar[] {
+  const found: AmbiguousScalar[] = [];
+  const lines = text.split('\n');
+  let blockIndent = -1;
+  lines.forEach((line, i) => {
+    const indent = line.length - line.trimStart().length;
+    if (blockIndent >= 0) {
+      if (line.trim() === '' || indent > blockIndent) return;
+      blockIndent = -1;
+    }
+    const match = /^(\s*)(?:-\s+)*(?:(?:"[^"]*"|'[^']*'|[^\s#'"][^#]*?):(?:\s+|$))?(.*?)\s*(?:\s#.*)?$/.exec(line);
+    if (!match || line.trimStart().startsWith('#')) return;
+    const value = (match[2] ?? '').trim();
+    if (/^[|>][-+0-9]*$/.test(value)) {
+      blockIndent = indent;
+      return;
+    }
+    if (/^[-+]?0[0-9]+$/.test(value)) found.push({ line: i + 1, text: line.trim(), why: `${value} is octal to YAML 1.1 readers (helm, the API server) and decimal to YAML 1.2 readers; write it in decimal` });
+    else if (/^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/.test(value)) found.push({ line: i + 1, text: line.trim(), why: `${value} is a boolean to YAML 1.1 readers and a string to YAML 1.2 readers; quote it or write true/false` });
+  });
+  return found;
+}

@@ -72,7 +72,7 @@ describe.sequential('ExternalSecrets on the API server', () => {
     const result = await helmCmd(helm, [...INSTALL, '--wait', '--timeout', '10m']);
     expect(result.code, result.stderr).toBe(0);
     const live = (await kubectlJson(['-n', NAMESPACE, 'get', 'externalsecrets.external-secrets.io'])).items as K8sObject[];
-    expect(live.map((o) => o.metadata.name).sort()).toEqual(['shop-app', 'shop-grafana', 'shop-mongodb', 'shop-redis']);
+    expect(live.map((o) => o.metadata.name).sort()).toEqual(['shop-app', 'shop-grafana', 'shop-mongodb', 'shop-objectstore', 'shop-redis']);
     for (const es of live) {
       expect(es.apiVersion).toBe('external-secrets.io/v1');
       expect(es.spec.secretStoreRef).toEqual({ kind: 'SecretStore', name: 'vault' });

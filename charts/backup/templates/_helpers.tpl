@@ -199,7 +199,7 @@ spec:
     - name: scripts
       configMap:
         name: {{ include "backup.fullname" $ctx }}-scripts
-        defaultMode: 0555
+        defaultMode: 365 # 0555: decimal, as every YAML reader agrees on it
     - name: work
       emptyDir:
         sizeLimit: {{ .scratch }}
