@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helmMatrix, type HelmBinary } from '../../scripts/lib/helm.ts';
 import { cacheDir, chartDir, repoRoot, umbrellaChart, valuesFile } from '../../scripts/lib/paths.ts';
-import { createRestrictedNamespace, deleteNamespace, helmCmd, kubectl, kubectlJson, kubectlOk, liveObjects, releaseObjects, waitUntil, warningLines } from '../helpers/cluster.ts';
+import { freshRestrictedNamespace, helmCmd, kubectl, kubectlJson, kubectlOk, liveObjects, releaseObjects, removeRelease, warningLines } from '../helpers/cluster.ts';
 
 const NAMESPACE = 'crds-dev';
 const CRD_DIR = join(cacheDir, 'kube', 'crds');
@@ -27,14 +27,9 @@ let helm: HelmBinary;
 
 beforeAll(async () => {
   [helm] = (await helmMatrix()) as [HelmBinary];
-  await deleteNamespace(NAMESPACE);
-  await waitUntil('namespace gone', async () => (await kubectl(['get', 'namespace', NAMESPACE])).code !== 0);
-  await createRestrictedNamespace(NAMESPACE);
+  await freshRestrictedNamespace(NAMESPACE);
 });
-afterAll(async () => {
-  await helmCmd(helm, ['uninstall', 'shop', '-n', NAMESPACE, '--ignore-not-found']);
-  await deleteNamespace(NAMESPACE);
-});
+afterAll(() => removeRelease(helm, 'shop', NAMESPACE));
 
 describe.sequential('CRD-backed objects', () => {
   it('are refused, naming the missing API and the fix, while the cluster lacks their CRDs; nothing is created', async () => {

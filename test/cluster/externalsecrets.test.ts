@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helmMatrix, type HelmBinary } from '../../scripts/lib/helm.ts';
 import { cacheDir, chartDir, umbrellaChart, valuesFile } from '../../scripts/lib/paths.ts';
 import { renderChart, type K8sObject } from '../../scripts/lib/render.ts';
-import { createRestrictedNamespace, deleteNamespace, helmCmd, kubectl, kubectlJson, kubectlOk, waitUntil } from '../helpers/cluster.ts';
+import { freshRestrictedNamespace, helmCmd, kubectl, kubectlJson, kubectlOk, removeRelease } from '../helpers/cluster.ts';
 import { DEV_EXTERNAL, ESO_API, EXTERNAL_SECRETS_CI_VALUES, secretReads } from '../helpers/secrets.ts';
 
 const NAMESPACE = 'eso-dev';
@@ -34,14 +34,9 @@ const vaultStore = (kind: 'SecretStore' | 'ClusterSecretStore') => ({
 
 beforeAll(async () => {
   [helm] = (await helmMatrix()) as [HelmBinary];
-  await deleteNamespace(NAMESPACE);
-  await waitUntil('namespace gone', async () => (await kubectl(['get', 'namespace', NAMESPACE])).code !== 0);
-  await createRestrictedNamespace(NAMESPACE);
+  await freshRestrictedNamespace(NAMESPACE);
 });
-afterAll(async () => {
-  await helmCmd(helm, ['uninstall', 'shop', '-n', NAMESPACE, '--ignore-not-found']);
-  await deleteNamespace(NAMESPACE);
-});
+afterAll(() => removeRelease(helm, 'shop', NAMESPACE));
 
 describe.sequential('ExternalSecrets on the API server', () => {
   it('are refused, naming the missing API and the fix, while the cluster lacks the operator CRDs; nothing is created', async () => {

@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { helmMatrix, type HelmBinary } from '../../scripts/lib/helm.ts';
 import { chartDir } from '../../scripts/lib/paths.ts';
-import { changedWorkloads, deleteNamespace, helmCmd, kubectl, kubectlJson, kubectlOk, liveObjects, releaseObjects, snapshot, waitUntil, warningLines } from '../helpers/cluster.ts';
+import { changedWorkloads, deleteNamespace, helmCmd, removeRelease, kubectl, kubectlJson, kubectlOk, liveObjects, releaseObjects, snapshot, waitUntil, warningLines } from '../helpers/cluster.ts';
 
 const ciValues = (env: string) => join(chartDir('logging'), 'ci', `${env}-values.yaml`);
 const README_LABELS = ['pod-security.kubernetes.io/enforce=privileged', 'pod-security.kubernetes.io/warn=restricted', 'pod-security.kubernetes.io/audit=restricted'];
 let helm: HelmBinary;
 
+/** A namespace as the README has users make it: plain, then labelled. */
 async function freshNamespace(name: string, labels: string[]): Promise<void> {
   await deleteNamespace(name);
   await waitUntil(`namespace ${name} gone`, async () => (await kubectl(['get', 'namespace', name])).code !== 0);
@@ -25,10 +26,7 @@ beforeAll(async () => {
   [helm] = (await helmMatrix()) as [HelmBinary];
 });
 afterAll(async () => {
-  for (const ns of ['logging-refused', 'logging-dev', 'logging-prod']) {
-    await helmCmd(helm, ['uninstall', 'logs', '-n', ns, '--ignore-not-found']);
-    await deleteNamespace(ns);
-  }
+  for (const ns of ['logging-refused', 'logging-dev', 'logging-prod']) await removeRelease(helm, 'logs', ns);
 });
 
 describe.sequential('the log agent chart', () => {

@@ -50,6 +50,19 @@ export async function deleteNamespace(name: string): Promise<void> {
   await kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found']);
 }
 
+/** A test file's namespace, made anew (restricted) before its tests; what an earlier run left is gone first. */
+export async function freshRestrictedNamespace(name: string): Promise<void> {
+  await deleteNamespace(name);
+  await waitUntil(`namespace ${name} gone`, async () => (await kubectl(['get', 'namespace', name])).code !== 0);
+  await createRestrictedNamespace(name);
+}
+
+/** After a test file: its release uninstalled and its namespace deleted. */
+export async function removeRelease(helm: HelmBinary, release: string, namespace: string): Promise<void> {
+  await helmCmd(helm, ['uninstall', release, '-n', namespace, '--ignore-not-found']);
+  await deleteNamespace(namespace);
+}
+
 /** The Secrets staging and prod need, created by the script the README tells users to run. */
 export async function createReadmeSecrets(namespace: string): Promise<string[]> {
   const result = await run('bash', [join(repoRoot, '.ci', 'create-ci-secrets.sh'), namespace], { env: clusterEnv(), timeoutMs: 120_000 });
