@@ -47,6 +47,7 @@ import {
   NODE_NAME,
   REAL_NODE_CERTIFICATES,
   apiserverKubeletArgs,
+  hostInUse,
   importImages,
   prepareHost,
   realNodeBinDir,
@@ -339,7 +340,16 @@ export async function clusterUp(layout: ClusterLayout, log: (line: string) => vo
   }
 
   try {
-    if (realNode) prepareHost(layout, node, state.realNode!.ports);
+    if (realNode) {
+      const inUse = hostInUse();
+      if (inUse) {
+        // Nothing of ours is on the host: `down` must not remove another node's bridge.
+        state.realNode = undefined;
+        saveState();
+        throw new ClusterError(`cluster: ${inUse}`);
+      }
+      prepareHost(layout, node, state.realNode!.ports);
+    }
     for (const command of commands) {
       const record = startProcess(layout, command);
       state.processes.push(record);

@@ -338,7 +338,16 @@ function run(command: string[], options: { ignoreErrors?: boolean; timeoutMs?: n
   return { ok, output };
 }
 
-/** Writes the node's configuration files and prepares the host; returns what `down` restores. */
+/** Why a real node cannot start now because another one holds the host's fixed names; undefined when free. */
+export function hostInUse(): string | undefined {
+  if (!existsSync(`/sys/class/net/${BRIDGE}`)) return undefined;
+  return (
+    `the bridge ${BRIDGE} exists: another real node runs on this machine (\`npm run cluster -- down\` it, with its --root), ` +
+    `or a killed one left it (\`ip link del ${BRIDGE}; iptables -D FORWARD -j ${ISOLATION_CHAIN}; iptables -F ${ISOLATION_CHAIN}; iptables -X ${ISOLATION_CHAIN}\`)`
+  );
+}
+
+/** Writes the node's configuration files and prepares the host (hostInUse() first); returns what `down` restores. */
 export function prepareHost(layout: ClusterLayout, node: RealNodeLayout, ports: RealNodePorts): { ipForward: string } {
   for (const dir of [node.containerdRoot, node.containerdState, node.kubeletRoot, node.podLogs, node.cniConf, node.cniData, node.volumes]) {
     mkdirSync(dir, { recursive: true });
@@ -353,8 +362,9 @@ export function prepareHost(layout: ClusterLayout, node: RealNodeLayout, ports: 
   // The pods' nameserver and search list come from the kubelet (clusterDNS, clusterDomain); the host adds nothing.
   writeFileSync(node.resolvConf, '# the real node adds no host name servers to its pods\n');
   for (const controller of CGROUP_CONTROLLERS) mkdirSync(`/sys/fs/cgroup/${controller}${CGROUP_ROOT}`, { recursive: true });
-  // Leftovers of a run that was killed: removed first, errors ignored.
-  for (const command of hostTeardownCommands()) run(command, { ignoreErrors: true });
+  run(['iptables', '-w', '-D', 'FORWARD', '-j', ISOLATION_CHAIN], { ignoreErrors: true });
+  run(['iptables', '-w', '-F', ISOLATION_CHAIN], { ignoreErrors: true });
+  run(['iptables', '-w', '-X', ISOLATION_CHAIN], { ignoreErrors: true });
   for (const command of hostSetupCommands()) run(command);
   const ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
   writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
