@@ -8,7 +8,7 @@
 # What runs locally is not what the reference names upstream (see README,
 # "Real pods on this machine"):
 #   registry.k8s.io/pause:3.10.1       tools/real-node/pause (Go)
-#   docker.io/library/busybox:1.37.0   Debian busybox-static
+#   docker.io/library/busybox:1.37.0   Debian busybox-static 1.35 (wget: see image_busybox)
 #   docker.io/library/redis:7.2.14     Debian redis-server (7.0.x) and bash
 #   docker.io/library/mongo:8.0.20     mongod 6.0.5 (the PyPI wheel, .ci/install-mongo-tools.sh), mongosh
 #                                      (npm) on node, bash
@@ -136,6 +136,26 @@ image_busybox() {
   for applet in $("$root/bin/busybox" --list); do
     [[ $applet == busybox ]] || ln -sf busybox "$root/bin/$applet"
   done
+  # Debian's busybox 1.35 wget dies with SIGSEGV (exit 139) whenever it is given -T (the charts' test pods
+  # pass -T 5 as their command); this /bin/wget applies the timeout with busybox's timeout instead and passes
+  # the rest on. (busybox sh itself prefers its own applets: a shell script's wget is still the applet.)
+  rm "$root/bin/wget"
+  cat >"$root/bin/wget" <<'WGET'
+#!/bin/sh
+t= skip=
+for a do
+  shift
+  if [ -n "$skip" ]; then t=$a skip=; continue; fi
+  case $a in
+    -T) skip=1; continue ;;
+    -T?*) t=${a#-T}; continue ;;
+  esac
+  set -- "$@" "$a"
+done
+[ -n "$t" ] && exec /bin/busybox timeout "$t" /bin/busybox wget "$@"
+exec /bin/busybox wget "$@"
+WGET
+  chmod 755 "$root/bin/wget"
   write_image busybox docker.io/library/busybox:1.37.0 '{"Cmd":["sh"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}'
 }
 

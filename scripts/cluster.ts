@@ -40,13 +40,16 @@ import {
   type ProcessRecord,
 } from './lib/cluster.ts';
 import { createSocket } from 'node:dgram';
+import { connect as tcpConnect, createServer as tcpServer } from 'node:net';
 import { buildResponse, nameTable, parseQuery } from './lib/cluster-dns.ts';
 import {
   DNS_IP,
   GATEWAY_IP,
   NODE_NAME,
   REAL_NODE_CERTIFICATES,
+  API_PROXY_PORT,
   apiserverKubeletArgs,
+  kubernetesEndpoints,
   hostInUse,
   importImages,
   prepareHost,
@@ -358,6 +361,7 @@ export async function clusterUp(layout: ClusterLayout, log: (line: string) => vo
         const credentials = adminCredentials(layout, state);
         await waitFor('kube-apiserver /readyz', record, async () => (await kubeRequest(credentials, 'GET', '/readyz')).status === 200, 120_000);
         await bootstrapObjects(credentials, realNode);
+        if (realNode) await createIfAbsent(credentials, '/api/v1/namespaces/default/endpoints', kubernetesEndpoints());
       } else if (command.component === 'containerd') {
         await waitFor('containerd', record, async () => existsSync(node.containerdSocket), 30_000);
         const refs = importImages(node);
@@ -513,6 +517,31 @@ async function dnsLoop(root: string): Promise<void> {
   socket.close();
 }
 
+/** Forwards API_PROXY_PORT on the node's bridge address to the API server on 127.0.0.1 (bytes only: TLS is end to end). */
+async function apiProxy(root: string): Promise<void> {
+  const layout = clusterLayout(root);
+  const state = readState(layout);
+  if (!state) throw new ClusterError('api-proxy: no cluster state');
+  const server = tcpServer((client) => {
+    const upstream = tcpConnect({ host: '127.0.0.1', port: state.ports.apiserver });
+    client.pipe(upstream).pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close);
+    upstream.on('error', close);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(API_PROXY_PORT, GATEWAY_IP, () => resolve());
+  });
+  process.stdout.write(`api-proxy: ${GATEWAY_IP}:${API_PROXY_PORT} -> 127.0.0.1:${state.ports.apiserver}\n`);
+  // Stops by itself when `down` removed the data.
+  while (existsSync(layout.stateFile)) await sleep(2000);
+  server.close();
+}
+
 // --- entry point ------------------------------------------------------------------------------------
 
 export const clusterStage: Stage = async ({ argv, log }) => {
@@ -547,6 +576,9 @@ export const clusterStage: Stage = async ({ argv, log }) => {
         return 0;
       case 'dns':
         await dnsLoop(layout.root);
+        return 0;
+      case 'api-proxy':
+        await apiProxy(layout.root);
         return 0;
       default:
         log('usage: npm run cluster -- up [--real-node] | down | status');

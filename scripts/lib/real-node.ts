@@ -24,7 +24,23 @@ export const ISOLATION_CHAIN = 'TECHSHOP-REAL-NODE';
 /** A cgroup of its own in every v1 hierarchy, so the pods' cgroups never mix with anything else. */
 export const CGROUP_ROOT = '/techshop-real-node';
 
-export const REAL_NODE_COMPONENTS = ['containerd', 'kubelet', 'kube-proxy', 'dns'] as const;
+export const REAL_NODE_COMPONENTS = ['containerd', 'kubelet', 'kube-proxy', 'dns', 'api-proxy'] as const;
+
+/**
+ * The API server binds 127.0.0.1 only; pods reach it (the \`kubernetes\` Service: Prometheus' discovery, the
+ * charts' hooks) through a TCP forwarder on the node's bridge address, which the Service's endpoints name.
+ */
+export const API_PROXY_PORT = 6443;
+
+/** The \`kubernetes\` Service's endpoints (the API server runs with --endpoint-reconciler-type=none). */
+export function kubernetesEndpoints(): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'kubernetes', namespace: 'default' },
+    subsets: [{ addresses: [{ ip: GATEWAY_IP }], ports: [{ name: 'https', port: API_PROXY_PORT, protocol: 'TCP' }] }],
+  };
+}
 
 /** kubelet and kube-proxy: .cache/realnode/v<version>/bin (.ci/install-real-node.sh), or TECHSHOP_REAL_NODE_BIN. */
 export function realNodeBinDir(version: string): string {
@@ -246,6 +262,7 @@ export function realNodeCommands(
       ],
     },
     { component: 'dns', binary: selfCommand[0] as string, args: [...selfCommand.slice(1), 'dns', `--root=${layout.root}`] },
+    { component: 'api-proxy', binary: selfCommand[0] as string, args: [...selfCommand.slice(1), 'api-proxy', `--root=${layout.root}`] },
   ];
 }
 
@@ -282,10 +299,22 @@ export function hostSetupCommands(): string[][] {
 }
 
 export function hostTeardownCommands(): string[][] {
+  // The kubelet's own chains (kube-proxy --cleanup leaves them), in both address families.
+  const kubelet = ['iptables', 'ip6tables'].flatMap((tool) => [
+    [tool, '-w', '-D', 'INPUT', '-j', 'KUBE-FIREWALL'],
+    [tool, '-w', '-D', 'OUTPUT', '-j', 'KUBE-FIREWALL'],
+    [tool, '-w', '-F', 'KUBE-FIREWALL'],
+    [tool, '-w', '-X', 'KUBE-FIREWALL'],
+    [tool, '-w', '-X', 'KUBE-KUBELET-CANARY'],
+    [tool, '-w', '-t', 'nat', '-X', 'KUBE-KUBELET-CANARY'],
+    [tool, '-w', '-t', 'mangle', '-X', 'KUBE-KUBELET-CANARY'],
+    [tool, '-w', '-t', 'mangle', '-X', 'KUBE-IPTABLES-HINT'],
+  ]);
   return [
     ['iptables', '-w', '-D', 'FORWARD', '-j', ISOLATION_CHAIN],
     ['iptables', '-w', '-F', ISOLATION_CHAIN],
     ['iptables', '-w', '-X', ISOLATION_CHAIN],
+    ...kubelet,
     ['ip', 'link', 'del', BRIDGE],
   ];
 }
