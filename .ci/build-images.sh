@@ -46,7 +46,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 # new_rootfs NAME: an empty root with the directories and files every image has.
 new_rootfs() {
   local root="$WORK/$1/rootfs"
-  rm -rf "$WORK/$1"
+  rm -rf "${WORK:?}/${1:?}"
   mkdir -p "$root"/{bin,etc,tmp,proc,sys,dev,run,var/run,data}
   chmod 1777 "$root/tmp"
   # uid 999 is the charts' database user (runAsUser), 1001 the app's, 65532 the nonroot default.
@@ -82,7 +82,8 @@ add_binary() {
 
 # write_image NAME REF CONFIG_JSON: packs $WORK/NAME/rootfs into an OCI archive named REF.
 write_image() {
-  local name=$1 ref=$2 config=$3 dir="$WORK/$name/oci" layer cfg manifest ldigest lsize cdigest csize mdigest msize
+  local name=$1 ref=$2 config=$3 dir layer cfg manifest ldigest lsize cdigest csize mdigest msize
+  dir="$WORK/$name/oci"
   rm -rf "$dir"
   mkdir -p "$dir/blobs/sha256"
   layer="$WORK/$name/layer.tar"
@@ -246,7 +247,7 @@ one_binary() {
 
 telemetry_binary() {
   local found
-  found=$(ls -t "$REPO"/.cache/telemetry-tools/*/"$1" 2>/dev/null | head -1)
+  found=$(find "$REPO/.cache/telemetry-tools/" -mindepth 2 -maxdepth 2 -name "$1" -type f -printf '%T@ %p\n' 2>/dev/null | sort -rn | awk 'NR == 1 {print $2}')
   [[ -n $found ]] || die "no $1 build: run .ci/install-telemetry-tools.sh"
   printf '%s\n' "$found"
 }

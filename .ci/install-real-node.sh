@@ -31,9 +31,11 @@ lock "$ROOT"
 
 MODFILE="$ROOT/mod/go.mod"
 mkdir -p "$ROOT/mod"
-[[ -f $MODFILE ]] && cmp -s "$SRC/go.mod" "$ROOT/mod/go.mod.orig" || {
-  cp "$SRC/go.mod" "$MODFILE" && cp "$SRC/go.mod" "$ROOT/mod/go.mod.orig" && cp "$SRC/go.sum" "$ROOT/mod/go.sum"
-}
+if [[ ! -f $MODFILE ]] || ! cmp -s "$SRC/go.mod" "$ROOT/mod/go.mod.orig"; then
+  cp "$SRC/go.mod" "$MODFILE"
+  cp "$SRC/go.mod" "$ROOT/mod/go.mod.orig"
+  cp "$SRC/go.sum" "$ROOT/mod/go.sum"
+fi
 
 minor=${KUBE_VERSION#*.}
 minor=${minor%%.*}
