@@ -5,9 +5,16 @@
 # into .cache/realnode/v<version>/bin, and the Prometheus and Alertmanager servers
 # the local images carry. Idempotent (version stamps). Starts nothing.
 #
-# The container runtime (containerd, runc), the CNI plugins and the image tools
-# (umoci, skopeo) come from Debian packages; this script only checks that they
-# are installed and says which package is missing.
+# The container runtime (containerd, runc), the CNI plugins and busybox come from
+# Debian packages: checked, and installed with --apt (root, or sudo).
+#
+#   .ci/install-real-node.sh [--apt] [--images]
+#     --apt      apt-get install the missing Debian packages
+#     --images   then assemble the local images (.ci/build-images.sh)
+#
+# Exit 3, with every reason, when this machine cannot run a real node at all
+# (not root, no writable cgroup v1 hierarchy, no br_netfilter): .ci/run then
+# leaves the real-node tests out and the kwok path stands alone.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,6 +30,50 @@ source "$REPO/.ci/lib.sh"
 now() { date +%s; }
 
 NODE_BINARIES=(kubelet kube-proxy)
+APT=0 IMAGES=0
+for arg in "$@"; do
+  case $arg in
+    --apt) APT=1 ;;
+    --images) IMAGES=1 ;;
+    *) die "unknown argument $arg (usage: .ci/install-real-node.sh [--apt] [--images])" ;;
+  esac
+done
+
+# --- can this machine run a kubelet at all? ----------------------------------------------------
+reasons=()
+[[ $EUID -eq 0 ]] || reasons+=("not root: the kubelet, containerd and the pods' bridge need uid 0")
+for controller in cpu cpuacct cpuset memory pids devices freezer blkio systemd; do
+  [[ -w /sys/fs/cgroup/$controller ]] || reasons+=("/sys/fs/cgroup/$controller: no writable cgroup v1 hierarchy (the kubelet's cgroupfs driver needs it)")
+done
+[[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]] || reasons+=("no br_netfilter (Service traffic between pods on the bridge needs it)")
+if ((${#reasons[@]})); then
+  for reason in "${reasons[@]}"; do log "cannot run a real node: $reason"; done
+  exit 3
+fi
+
+# --- Debian packages ---------------------------------------------------------------------------
+APT_PACKAGES=(containerd:/usr/bin/containerd runc:/usr/sbin/runc containernetworking-plugins:/usr/lib/cni/bridge
+  busybox-static:/bin/busybox iptables:/usr/sbin/iptables)
+missing=()
+for entry in "${APT_PACKAGES[@]}"; do
+  [[ -x ${entry#*:} ]] || missing+=("${entry%%:*}")
+done
+if ((${#missing[@]})); then
+  ((APT)) || die "missing Debian packages: apt-get install -y ${missing[*]} (or run with --apt)"
+  log "apt: installing ${missing[*]}"
+  # Maintainer scripts must not start a system containerd: a policy-rc.d of ours while apt runs.
+  local_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    local_policy=1
+  fi
+  apt_status=0
+  apt-get update -qq || apt_status=$?
+  ((apt_status)) || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" || apt_status=$?
+  ((local_policy)) && rm -f /usr/sbin/policy-rc.d
+  ((apt_status == 0)) || die "apt-get install ${missing[*]} failed ($apt_status)"
+fi
 
 command -v go >/dev/null || die "Go >= 1.24 is required (go not found)"
 [[ -f $SRC/.prepared ]] || die "no prepared k8s.io/kubernetes source: run .ci/install-kube.sh first"
@@ -78,12 +129,7 @@ build_prometheus_server() {
 build_prometheus_server prometheus "$PROM_MOD" github.com/prometheus/prometheus github.com/prometheus/prometheus/cmd/prometheus
 build_prometheus_server alertmanager "$PROM_MOD/alertmanager" github.com/prometheus/alertmanager github.com/prometheus/alertmanager/cmd/alertmanager
 
-missing=()
-for tool in containerd:containerd ctr:containerd runc:runc umoci:umoci /usr/lib/cni/bridge:containernetworking-plugins; do
-  cmd=${tool%%:*}
-  if [[ $cmd == /* ]]; then [[ -x $cmd ]] || missing+=("${tool#*:}"); else command -v "$cmd" >/dev/null || missing+=("${tool#*:}"); fi
-done
-((${#missing[@]} == 0)) || die "missing Debian packages: apt-get install -y ${missing[*]}"
+((IMAGES)) && bash "$REPO/.ci/build-images.sh"
 
 for name in "${NODE_BINARIES[@]}" prometheus alertmanager; do
   printf '%-24s %s\n' "$name" "$(stamp "$name")"
