@@ -55,6 +55,22 @@ export default defineConfig({
           hookTimeout: 900_000,
         },
       },
+      // `real` (npm run test:real): the dev profile on a real node (containers really run); root only,
+      // minutes long, so only when asked for: never part of `npm test`.
+      ...(process.env.TECHSHOP_REAL_NODE === '1'
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: 'real',
+                include: ['test/real/*.test.ts'],
+                globalSetup: ['test/global-setup.ts', 'test/real/global-setup.ts'],
+                testTimeout: 900_000,
+                hookTimeout: 900_000,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

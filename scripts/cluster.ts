@@ -3,12 +3,16 @@
 //   npm run cluster -- up       build what is missing, start etcd, kube-apiserver,
 //                               controller-manager, scheduler, kwok (fake nodes) and a
 //                               volume provisioner; write a kubeconfig
+//   npm run cluster -- up --real-node
+//                               the same control plane with one real node instead of kwok:
+//                               containerd, a kubelet, kube-proxy and a cluster DNS server
+//                               (scripts/lib/real-node.ts); the pods really run
 //   npm run cluster -- status   what runs, with pids, and whether the API answers
 //   npm run cluster -- down     stop exactly what `up` started (recorded pids), remove the data
 // Everything binds 127.0.0.1. TECHSHOP_CLUSTER_ROOT moves the cluster's files
 // (the tests use their own root, so they never touch yours).
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
@@ -16,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   CERTIFICATES,
+  type CertificateSpec,
   COMPONENTS,
   certificateExtensions,
   certificateSubject,
@@ -34,9 +39,32 @@ import {
   type ComponentCommand,
   type ProcessRecord,
 } from './lib/cluster.ts';
+import { createSocket } from 'node:dgram';
+import { connect as tcpConnect, createServer as tcpServer } from 'node:net';
+import { buildResponse, nameTable, parseQuery } from './lib/cluster-dns.ts';
+import {
+  DNS_IP,
+  GATEWAY_IP,
+  NODE_NAME,
+  REAL_NODE_CERTIFICATES,
+  API_PROXY_PORT,
+  apiserverKubeletArgs,
+  kubernetesEndpoints,
+  hostInUse,
+  importImages,
+  prepareHost,
+  realNodeBinDir,
+  realNodeCommands,
+  realNodeLayout,
+  realNodeProblems,
+  removeAllContainers,
+  teardownHost,
+  type RealNodePorts,
+} from './lib/real-node.ts';
 import { createIfAbsent, credentialsFromFiles, kubeRequest, type KubeCredentials } from './lib/kube-api.ts';
 import { provisionBundledKubectl } from './lib/helm.ts';
 import { freePort } from './lib/net.ts';
+import { imagesDir as imagesDirFor } from './lib/real-node.ts';
 import { repoRoot } from './lib/paths.ts';
 import { runIfMain, type Stage } from './lib/stage.ts';
 
@@ -95,12 +123,12 @@ function openssl(args: string[]): void {
   if (result.status !== 0) throw new ClusterError(`cluster: openssl ${args[0]} failed: ${result.stderr}`);
 }
 
-function writeCertificates(layout: ClusterLayout): void {
+function writeCertificates(layout: ClusterLayout, extra: CertificateSpec[] = []): void {
   const pki = (file: string) => join(layout.pkiDir, file);
   mkdirSync(layout.pkiDir, { recursive: true });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl(['req', '-x509', ...ec, '-keyout', pki('ca.key'), '-out', pki('ca.crt'), '-days', '3650', '-subj', '/CN=techshop-local-ca']);
-  for (const spec of CERTIFICATES) {
+  for (const spec of [...CERTIFICATES, ...extra]) {
     const ext = pki(`${spec.name}.ext`);
     writeFileSync(ext, certificateExtensions(spec));
     openssl(['req', '-new', ...ec, '-keyout', pki(`${spec.name}.key`), '-out', pki(`${spec.name}.csr`), '-subj', certificateSubject(spec)]);
@@ -122,6 +150,32 @@ function writeKubeconfigs(layout: ClusterLayout, server: string): void {
   writeFileSync(join(layout.dataDir, 'scheduler.kubeconfig'), config('system:kube-scheduler', 'scheduler'), { mode: 0o600 });
 }
 
+function writeNodeKubeconfigs(layout: ClusterLayout, server: string): void {
+  const pki = (file: string) => join(layout.pkiDir, file);
+  const node = realNodeLayout(layout);
+  const config = (user: string, cert: string) =>
+    kubeconfigFor({ server, caFile: pki('ca.crt'), certFile: pki(`${cert}.crt`), keyFile: pki(`${cert}.key`), user });
+  writeFileSync(node.kubeletKubeconfig, config(`system:node:${NODE_NAME}`, 'kubelet'), { mode: 0o600 });
+  writeFileSync(node.proxyKubeconfig, config('system:kube-proxy', 'kube-proxy'), { mode: 0o600 });
+}
+
+/** The real node's binaries and images: built when missing; the machine's shortcomings named exactly. */
+function ensureRealNode(log: (line: string) => void, version: string): string {
+  const binDir = realNodeBinDir(version);
+  const script = (name: string, what: string) => {
+    log(`cluster: ${what} (.ci/${name})`);
+    const result = spawnSync('bash', [join(repoRoot, '.ci', name)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (result.status !== 0) throw new ClusterError(`cluster: .ci/${name} failed (see the lines above)`);
+  };
+  if (!existsSync(join(binDir, 'kubelet')) || !existsSync(join(binDir, 'kube-proxy'))) script('install-real-node.sh', 'building the kubelet and kube-proxy');
+  if (!existsSync(join(imagesDirFor(), 'pause.tar'))) script('build-images.sh', 'assembling the local images');
+  const problems = realNodeProblems(binDir);
+  if (problems.length) {
+    throw new ClusterError(`cluster: this machine cannot run a real node (the kwok path, without --real-node, still works):\n  ${problems.join('\n  ')}`);
+  }
+  return binDir;
+}
+
 export function adminCredentials(layout: ClusterLayout, state: ClusterState): KubeCredentials {
   const pki = (file: string) => join(layout.pkiDir, file);
   return credentialsFromFiles(`https://127.0.0.1:${state.ports.apiserver}`, { ca: pki('ca.crt'), cert: pki('admin.crt'), key: pki('admin.key') });
@@ -129,7 +183,7 @@ export function adminCredentials(layout: ClusterLayout, state: ClusterState): Ku
 
 // --- processes --------------------------------------------------------------------------------
 
-function startProcess(layout: ClusterLayout, command: ComponentCommand): ProcessRecord {
+function startProcess(layout: ClusterLayout, command: Omit<ComponentCommand, 'component'> & { component: ProcessRecord['component'] }): ProcessRecord {
   const log = join(layout.logDir, `${command.component}.log`);
   const fd = openSync(log, 'w');
   try {
@@ -219,9 +273,9 @@ export interface UpResult {
   alreadyRunning: boolean;
 }
 
-async function bootstrapObjects(credentials: KubeCredentials): Promise<void> {
+async function bootstrapObjects(credentials: KubeCredentials, realNode: boolean): Promise<void> {
   await createIfAbsent(credentials, '/apis/storage.k8s.io/v1/storageclasses', defaultStorageClass());
-  for (const node of fakeNodes()) await createIfAbsent(credentials, '/api/v1/nodes', node);
+  if (!realNode) for (const node of fakeNodes()) await createIfAbsent(credentials, '/api/v1/nodes', node);
 }
 
 async function nodesReady(credentials: KubeCredentials): Promise<{ ready: number; total: number }> {
@@ -232,20 +286,27 @@ async function nodesReady(credentials: KubeCredentials): Promise<{ ready: number
   return { ready: ready.length, total: items.length };
 }
 
-export async function clusterUp(layout: ClusterLayout, log: (line: string) => void): Promise<UpResult> {
+export async function clusterUp(layout: ClusterLayout, log: (line: string) => void, options: { realNode?: boolean } = {}): Promise<UpResult> {
+  const realNode = options.realNode ?? false;
   const existing = readState(layout);
   if (existing) {
     const alive = existing.processes.filter(isOurProcess);
-    if (alive.length === existing.processes.length) return { state: existing, alreadyRunning: true };
+    if (alive.length === existing.processes.length) {
+      if (Boolean(existing.realNode) !== realNode) {
+        throw new ClusterError(`cluster: already running ${existing.realNode ? 'with' : 'without'} a real node; run \`npm run cluster -- down\` first`);
+      }
+      return { state: existing, alreadyRunning: true };
+    }
     log(`cluster: a previous cluster is partly gone (${existing.processes.length - alive.length} of ${existing.processes.length} processes exited); stopping the rest and starting anew`);
     await clusterDown(layout, () => {});
   }
   const binDir = ensureBinaries(log);
+  const nodeBinDir = realNode ? ensureRealNode(log, kubeVersion()) : '';
   const started = performance.now();
   rmSync(layout.dataDir, { recursive: true, force: true });
   mkdirSync(layout.dataDir, { recursive: true });
   mkdirSync(layout.logDir, { recursive: true });
-  writeCertificates(layout);
+  writeCertificates(layout, realNode ? REAL_NODE_CERTIFICATES : []);
 
   const ports: ClusterPorts = {
     etcdClient: await freePort(),
@@ -257,11 +318,41 @@ export async function clusterUp(layout: ClusterLayout, log: (line: string) => vo
   };
   writeKubeconfigs(layout, `https://127.0.0.1:${ports.apiserver}`);
   const self = fileURLToPath(import.meta.url);
-  const commands = componentCommands(layout, ports, binDir, [process.execPath, '--import', 'tsx', self]);
+  const selfCommand = [process.execPath, '--import', 'tsx', self];
+  let commands: { component: ProcessRecord['component']; binary: string; args: string[] }[] = componentCommands(layout, ports, binDir, selfCommand);
   const state: ClusterState = { version: kubeVersion(), ports, startedAt: new Date().toISOString(), processes: [] };
   const saveState = () => writeFileSync(layout.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+  const node = realNodeLayout(layout);
+  if (realNode) {
+    writeNodeKubeconfigs(layout, `https://127.0.0.1:${ports.apiserver}`);
+    const nodePorts: RealNodePorts = { kubelet: await freePort(), kubeletHealthz: await freePort(), proxyHealthz: await freePort(), proxyMetrics: await freePort() };
+    // Recorded before the host is touched, so a failure anywhere below is undone by `down`.
+    state.realNode = { ports: nodePorts, ipForward: readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() };
+    saveState();
+    commands = [
+      ...commands
+        .filter((c) => c.component !== 'kwok')
+        .map((c) => {
+          if (c.component === 'kube-apiserver') return { ...c, args: [...c.args, ...apiserverKubeletArgs(layout)] };
+          // The provisioner's volumes hold real data: under the cluster's root, writable by the pods' users.
+          if (c.component === 'provisioner') return { ...c, args: [...c.args, `--volumes=${node.volumes}`] };
+          return c;
+        }),
+      ...realNodeCommands(layout, node, nodePorts, nodeBinDir, selfCommand),
+    ];
+  }
 
   try {
+    if (realNode) {
+      const inUse = hostInUse();
+      if (inUse) {
+        // Nothing of ours is on the host: `down` must not remove another node's bridge.
+        state.realNode = undefined;
+        saveState();
+        throw new ClusterError(`cluster: ${inUse}`);
+      }
+      prepareHost(layout, node, state.realNode!.ports);
+    }
     for (const command of commands) {
       const record = startProcess(layout, command);
       state.processes.push(record);
@@ -269,7 +360,18 @@ export async function clusterUp(layout: ClusterLayout, log: (line: string) => vo
       if (command.component === 'kube-apiserver') {
         const credentials = adminCredentials(layout, state);
         await waitFor('kube-apiserver /readyz', record, async () => (await kubeRequest(credentials, 'GET', '/readyz')).status === 200, 120_000);
-        await bootstrapObjects(credentials);
+        await bootstrapObjects(credentials, realNode);
+        if (realNode) await createIfAbsent(credentials, '/api/v1/namespaces/default/endpoints', kubernetesEndpoints());
+      } else if (command.component === 'containerd') {
+        await waitFor('containerd', record, async () => existsSync(node.containerdSocket), 30_000);
+        const refs = importImages(node);
+        log(`cluster: imported ${refs.length} local image(s): ${refs.join(' ')}`);
+      } else if (command.component === 'kubelet') {
+        const url = `http://127.0.0.1:${state.realNode!.ports.kubeletHealthz}/healthz`;
+        await waitFor(`kubelet ${url}`, record, async () => (await probeHttp(url)) === 200, 120_000);
+      } else if (command.component === 'kube-proxy') {
+        const url = `http://127.0.0.1:${state.realNode!.ports.proxyHealthz}/healthz`;
+        await waitFor(`kube-proxy ${url}`, record, async () => (await probeHttp(url)) === 200, 60_000);
       } else {
         const url = healthUrl(command.component, ports);
         if (url) await waitFor(`${command.component} ${url}`, record, async () => (await probeHttp(url)) === 200, 60_000);
@@ -277,8 +379,8 @@ export async function clusterUp(layout: ClusterLayout, log: (line: string) => vo
       log(`cluster: ${command.component} up (pid ${record.pid})`);
     }
     const credentials = adminCredentials(layout, state);
-    const kwok = state.processes.find((p) => p.component === 'kwok');
-    await waitFor('the fake nodes (kwok)', kwok, async () => {
+    const kwok = state.processes.find((p) => p.component === (realNode ? 'kubelet' : 'kwok'));
+    await waitFor(realNode ? `the real node ${NODE_NAME}` : 'the fake nodes (kwok)', kwok, async () => {
       const { ready, total } = await nodesReady(credentials);
       return total > 0 && ready === total;
     }, 60_000);
@@ -300,10 +402,21 @@ export async function clusterDown(layout: ClusterLayout, log: (line: string) => 
     rmSync(layout.dataDir, { recursive: true, force: true });
     return false;
   }
+  const node = realNodeLayout(layout);
   for (const record of [...state.processes].reverse()) {
+    // The pods' containers outlive containerd (their shims are not its children): removed through it first.
+    if (record.component === 'containerd') removeAllContainers(node);
     const wasRunning = isOurProcess(record);
     await stopProcess(record);
     log(`cluster: ${record.component} ${wasRunning ? 'stopped' : 'was not running'} (pid ${record.pid})`);
+  }
+  if (state.realNode) {
+    const problems = teardownHost(layout, node, realNodeBinDir(state.version), state.realNode.ipForward);
+    if (problems.length) {
+      // Never rm -r through a mount (a hostPath volume would lose the host's files): keep the data, say why.
+      log(`cluster: the real node left things behind; ${layout.dataDir} is kept:\n  ${problems.join('\n  ')}`);
+      if (problems.some((p) => p.startsWith('still mounted'))) return true;
+    } else log('cluster: real node host state removed (bridge, iptables rules, mounts, cgroups)');
   }
   rmSync(layout.dataDir, { recursive: true, force: true });
   return true;
@@ -335,7 +448,7 @@ export async function clusterStatus(layout: ClusterLayout): Promise<{ lines: str
 
 // --- the fake volume provisioner (a process `up` starts) -------------------------------------------
 
-async function provisionLoop(root: string): Promise<void> {
+async function provisionLoop(root: string, volumesDir?: string): Promise<void> {
   const layout = clusterLayout(root);
   let lastContact = Date.now();
   // Stops by itself when `down` removed the data, or the API server is gone for two minutes.
@@ -349,7 +462,13 @@ async function provisionLoop(root: string): Promise<void> {
       for (const sc of scs.body?.items ?? []) classes.set(sc.metadata.name, sc.provisioner);
       const claims = await kubeRequest(credentials, 'GET', '/api/v1/persistentvolumeclaims');
       for (const claim of claims.body?.items ?? []) {
-        const volume = volumeForClaim(claim, classes);
+        const volume = volumesDir ? volumeForClaim(claim, classes, volumesDir) : volumeForClaim(claim, classes);
+        if (volume && volumesDir) {
+          // A real kubelet mounts it: the directory exists, writable by whichever user the pod runs as.
+          const dir = join(volumesDir, claim.metadata.uid);
+          mkdirSync(dir, { recursive: true });
+          chmodSync(dir, 0o777);
+        }
         if (volume) await createIfAbsent(credentials, '/api/v1/persistentvolumes', volume);
       }
       const volumes = await kubeRequest(credentials, 'GET', '/api/v1/persistentvolumes');
@@ -364,16 +483,79 @@ async function provisionLoop(root: string): Promise<void> {
   }
 }
 
+// --- the real node's cluster DNS (a process `up --real-node` starts) ------------------------------------
+
+async function dnsLoop(root: string): Promise<void> {
+  const layout = clusterLayout(root);
+  let table = new Map<string, string[]>();
+  const socket = createSocket('udp4');
+  socket.on('message', (message, peer) => {
+    const question = parseQuery(message);
+    const response = buildResponse(message, question, question ? table.get(question.name) : undefined);
+    socket.send(response, peer.port, peer.address);
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(53, DNS_IP, () => resolve());
+  });
+  process.stdout.write(`dns: serving the cluster's names on ${DNS_IP}:53 (node ${GATEWAY_IP})\n`);
+  let lastContact = Date.now();
+  while (existsSync(layout.stateFile) && Date.now() - lastContact < 120_000) {
+    try {
+      const state = readState(layout);
+      if (!state) break;
+      const credentials = adminCredentials(layout, state);
+      const services = await kubeRequest(credentials, 'GET', '/api/v1/services');
+      const slices = await kubeRequest(credentials, 'GET', '/apis/discovery.k8s.io/v1/endpointslices');
+      table = nameTable(services.body?.items ?? [], slices.body?.items ?? []);
+      lastContact = Date.now();
+    } catch (error) {
+      process.stderr.write(`dns: ${(error as Error).message}\n`);
+    }
+    await sleep(1000);
+  }
+  socket.close();
+}
+
+/** Forwards API_PROXY_PORT on the node's bridge address to the API server on 127.0.0.1 (bytes only: TLS is end to end). */
+async function apiProxy(root: string): Promise<void> {
+  const layout = clusterLayout(root);
+  const state = readState(layout);
+  if (!state) throw new ClusterError('api-proxy: no cluster state');
+  const server = tcpServer((client) => {
+    const upstream = tcpConnect({ host: '127.0.0.1', port: state.ports.apiserver });
+    client.pipe(upstream).pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close);
+    upstream.on('error', close);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(API_PROXY_PORT, GATEWAY_IP, () => resolve());
+  });
+  process.stdout.write(`api-proxy: ${GATEWAY_IP}:${API_PROXY_PORT} -> 127.0.0.1:${state.ports.apiserver}\n`);
+  // Stops by itself when `down` removed the data.
+  while (existsSync(layout.stateFile)) await sleep(2000);
+  server.close();
+}
+
 // --- entry point ------------------------------------------------------------------------------------
 
 export const clusterStage: Stage = async ({ argv, log }) => {
-  const { values: options, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { root: { type: 'string' } } });
+  const { values: options, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { root: { type: 'string' }, 'real-node': { type: 'boolean' }, volumes: { type: 'string' } },
+  });
   const layout = clusterLayout(options.root);
   const verb = positionals[0];
   try {
     switch (verb) {
       case 'up': {
-        const { state, alreadyRunning } = await clusterUp(layout, log);
+        const { state, alreadyRunning } = await clusterUp(layout, log, { realNode: options['real-node'] });
         if (alreadyRunning) log(`cluster: already running (Kubernetes v${state.version}, API server https://127.0.0.1:${state.ports.apiserver})`);
         log(`export KUBECONFIG=${layout.kubeconfig}`);
         log(`kubectl: ${provisionBundledKubectl()}`);
@@ -390,10 +572,16 @@ export const clusterStage: Stage = async ({ argv, log }) => {
         return healthy ? 0 : 1;
       }
       case 'provision':
-        await provisionLoop(layout.root);
+        await provisionLoop(layout.root, options.volumes);
+        return 0;
+      case 'dns':
+        await dnsLoop(layout.root);
+        return 0;
+      case 'api-proxy':
+        await apiProxy(layout.root);
         return 0;
       default:
-        log('usage: npm run cluster -- up | down | status');
+        log('usage: npm run cluster -- up [--real-node] | down | status');
         return 2;
     }
   } catch (error) {

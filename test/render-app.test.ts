@@ -408,7 +408,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       }
       const test = findObject(objects, 'Pod', 'shop-test-health');
       expect(test.metadata.annotations?.['helm.sh/hook']).toBe('test');
-      expect(podSpecOf(test).containers[0].command.at(-1)).toBe('http://shop-app:80/health');
+      expect(podSpecOf(test).containers[0].command.at(-1)).toBe('http://shop-app:80/ready');
     });
   });
 

@@ -4,6 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, repoRoot } from './paths.ts';
+import type { REAL_NODE_COMPONENTS, RealNodePorts } from './real-node.ts';
+
+type RealNodeComponent = (typeof REAL_NODE_COMPONENTS)[number];
 
 /** Kubernetes version of the local control plane (tools/kube/versions). */
 export function kubeVersion(root: string = repoRoot): string {
@@ -58,7 +61,7 @@ export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 
 export type Component = (typeof COMPONENTS)[number];
 
 export interface ProcessRecord {
-  component: Component;
+  component: Component | RealNodeComponent;
   pid: number;
   /** argv[0] as started, to refuse killing a recycled pid that now runs something else. */
   command: string;
@@ -68,6 +71,8 @@ export interface ProcessRecord {
 export interface ClusterState {
   version: string;
   ports: ClusterPorts;
+  /** Set by `up --real-node`: the node's ports and what the host had before (restored by `down`). */
+  realNode?: { ports: RealNodePorts; ipForward: string };
   startedAt: string;
   processes: ProcessRecord[];
 }
@@ -352,7 +357,7 @@ type Json = any;
  * undefined when the claim is not ours to provision. The volume holds no data
  * (no container ever mounts it under kwok).
  */
-export function volumeForClaim(claim: Json, classes: Map<string, string>): object | undefined {
+export function volumeForClaim(claim: Json, classes: Map<string, string>, hostPathRoot = '/var/lib/techshop-fake-volumes'): object | undefined {
   if (claim?.status?.phase !== 'Pending' || claim?.spec?.volumeName) return undefined;
   const className: string | undefined = claim.spec?.storageClassName;
   if (!className || classes.get(className) !== PROVISIONER_NAME) return undefined;
@@ -368,7 +373,7 @@ export function volumeForClaim(claim: Json, classes: Map<string, string>): objec
       storageClassName: className,
       volumeMode: claim.spec.volumeMode ?? 'Filesystem',
       claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: claim.metadata.namespace, name: claim.metadata.name, uid },
-      hostPath: { path: `/var/lib/techshop-fake-volumes/${uid}`, type: 'DirectoryOrCreate' },
+      hostPath: { path: `${hostPathRoot}/${uid}`, type: 'DirectoryOrCreate' },
     },
   };
 }

@@ -1,0 +1,472 @@
+// `npm run cluster -- up --real-node`: one real node instead of kwok's fake ones.
+// containerd (Debian) runs the pods with runc, a kubelet (cgroupfs driver) built
+// from the same k8s.io/kubernetes module as the control plane registers the node,
+// kube-proxy (iptables) makes Services work, and a small DNS server answers the
+// cluster's names. Pods live on a private bridge (POD_CIDR) that is isolated from
+// every other interface: nothing is routed off the machine and nothing is masqueraded.
+// Configuration (pure), host checks, host preparation and teardown; scripts/cluster.ts runs the processes.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir } from './paths.ts';
+import type { CertificateSpec, ClusterLayout } from './cluster.ts';
+
+export const NODE_NAME = 'techshop-real-node';
+export const BRIDGE = 'techshop0';
+/** The pods' addresses (host-local IPAM). The gateway is the node's own address on the bridge. */
+export const POD_CIDR = '10.89.0.0/24';
+export const GATEWAY_IP = '10.89.0.1';
+/** The cluster DNS server listens on the node's bridge address. */
+export const DNS_IP = GATEWAY_IP;
+export const CLUSTER_DOMAIN = 'cluster.local';
+/** iptables chain (filter table, jumped to from FORWARD) that keeps pod traffic on the bridge. */
+export const ISOLATION_CHAIN = 'TECHSHOP-REAL-NODE';
+/** A cgroup of its own in every v1 hierarchy, so the pods' cgroups never mix with anything else. */
+export const CGROUP_ROOT = '/techshop-real-node';
+
+export const REAL_NODE_COMPONENTS = ['containerd', 'kubelet', 'kube-proxy', 'dns', 'api-proxy'] as const;
+
+/**
+ * The API server binds 127.0.0.1 only; pods reach it (the \`kubernetes\` Service: Prometheus' discovery, the
+ * charts' hooks) through a TCP forwarder on the node's bridge address, which the Service's endpoints name.
+ */
+export const API_PROXY_PORT = 6443;
+
+/** The \`kubernetes\` Service's endpoints (the API server runs with --endpoint-reconciler-type=none). */
+export function kubernetesEndpoints(): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'kubernetes', namespace: 'default' },
+    subsets: [{ addresses: [{ ip: GATEWAY_IP }], ports: [{ name: 'https', port: API_PROXY_PORT, protocol: 'TCP' }] }],
+  };
+}
+
+/** kubelet and kube-proxy: .cache/realnode/v<version>/bin (.ci/install-real-node.sh), or TECHSHOP_REAL_NODE_BIN. */
+export function realNodeBinDir(version: string): string {
+  return process.env.TECHSHOP_REAL_NODE_BIN || join(cacheDir, 'realnode', `v${version}`, 'bin');
+}
+
+/** The image archives .ci/build-images.sh writes. */
+export const imagesDir = (): string => process.env.TECHSHOP_REAL_NODE_IMAGES || join(cacheDir, 'realnode', 'images');
+
+export interface RealNodeLayout {
+  dir: string;
+  containerdRoot: string;
+  containerdState: string;
+  containerdConfig: string;
+  containerdSocket: string;
+  kubeletRoot: string;
+  kubeletConfig: string;
+  kubeletKubeconfig: string;
+  proxyKubeconfig: string;
+  podLogs: string;
+  cniConf: string;
+  cniData: string;
+  /** hostPath volumes of the provisioner's PersistentVolumes: real data, under the cluster's root. */
+  volumes: string;
+  resolvConf: string;
+  registryHosts: string;
+}
+
+export function realNodeLayout(layout: ClusterLayout): RealNodeLayout {
+  const dir = join(layout.dataDir, 'node');
+  return {
+    dir,
+    containerdRoot: join(dir, 'containerd', 'root'),
+    containerdState: join(dir, 'containerd', 'state'),
+    containerdConfig: join(dir, 'containerd', 'config.toml'),
+    containerdSocket: join(dir, 'containerd', 'state', 'containerd.sock'),
+    kubeletRoot: join(dir, 'kubelet'),
+    kubeletConfig: join(dir, 'kubelet-config.yaml'),
+    kubeletKubeconfig: join(layout.dataDir, 'kubelet.kubeconfig'),
+    proxyKubeconfig: join(layout.dataDir, 'kube-proxy.kubeconfig'),
+    podLogs: join(dir, 'pod-logs'),
+    cniConf: join(dir, 'cni', 'net.d'),
+    cniData: join(dir, 'cni', 'ipam'),
+    volumes: join(dir, 'volumes'),
+    resolvConf: join(dir, 'resolv.conf'),
+    registryHosts: join(dir, 'containerd', 'hosts'),
+  };
+}
+
+export const REAL_NODE_CERTIFICATES: CertificateSpec[] = [
+  { name: 'kubelet', commonName: `system:node:${NODE_NAME}`, organization: 'system:nodes', usage: 'client' },
+  { name: 'kubelet-serving', commonName: NODE_NAME, altNames: [`IP:${GATEWAY_IP}`, `DNS:${NODE_NAME}`], usage: 'server' },
+  { name: 'kube-proxy', commonName: 'system:kube-proxy', usage: 'client' },
+  // The API server's identity towards the kubelet (logs, exec, port-forward).
+  { name: 'apiserver-kubelet-client', commonName: 'kube-apiserver-kubelet-client', organization: 'system:masters', usage: 'client' },
+];
+
+export interface RealNodePorts {
+  kubelet: number;
+  kubeletHealthz: number;
+  proxyHealthz: number;
+  proxyMetrics: number;
+}
+
+export function containerdConfig(node: RealNodeLayout): string {
+  return `version = 2
+root = "${node.containerdRoot}"
+state = "${node.containerdState}"
+[grpc]
+  address = "${node.containerdSocket}"
+[ttrpc]
+  address = "${node.containerdSocket}.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "registry.k8s.io/pause:3.10.1"
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  enable_selinux = false
+  # No CAP_SYS_RESOURCE here: lowering a pod's oom_score_adj below containerd's own fails ("failed to update
+  # /proc/self/oom_score_adj: Permission denied"); this clamps it to containerd's value.
+  restrict_oom_score_adj = true
+  # the pods' network namespaces under our state directory, not the machine's /var/run/netns
+  netns_mounts_under_state_dir = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${node.cniConf}"
+  # Nothing is pulled: every registry the charts name resolves to a closed loopback port (registryHosts).
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "${node.registryHosts}"
+`;
+}
+
+/** bridge + host-local on POD_CIDR; no masquerade (isolation is iptables' job, see hostNetworkCommands). */
+export function cniConfig(node: RealNodeLayout): string {
+  return `${JSON.stringify(
+    {
+      cniVersion: '1.0.0',
+      name: 'techshop-real-node',
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: BRIDGE,
+          isGateway: true,
+          ipMasq: false,
+          hairpinMode: true,
+          ipam: { type: 'host-local', dataDir: node.cniData, ranges: [[{ subnet: POD_CIDR, gateway: GATEWAY_IP }]], routes: [{ dst: '0.0.0.0/0' }] },
+        },
+      ],
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+export function kubeletConfig(layout: ClusterLayout, node: RealNodeLayout, ports: RealNodePorts): string {
+  const pki = (file: string) => join(layout.pkiDir, file);
+  return `${JSON.stringify(
+    {
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      kind: 'KubeletConfiguration',
+      address: GATEWAY_IP,
+      port: ports.kubelet,
+      readOnlyPort: 0,
+      healthzBindAddress: '127.0.0.1',
+      healthzPort: ports.kubeletHealthz,
+      tlsCertFile: pki('kubelet-serving.crt'),
+      tlsPrivateKeyFile: pki('kubelet-serving.key'),
+      authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: pki('ca.crt') } },
+      authorization: { mode: 'Webhook' },
+      containerRuntimeEndpoint: `unix://${node.containerdSocket}`,
+      cgroupDriver: 'cgroupfs',
+      cgroupRoot: CGROUP_ROOT,
+      // This machine has the cgroup v1 hierarchy; Kubernetes 1.35 refuses it unless told otherwise.
+      failCgroupV1: false,
+      failSwapOn: false,
+      clusterDomain: CLUSTER_DOMAIN,
+      clusterDNS: [DNS_IP],
+      resolvConf: node.resolvConf,
+      podLogsDir: node.podLogs,
+      podCIDR: POD_CIDR,
+      maxPods: 110,
+      // A shared disk: evict only when it is nearly full, never collect the locally built images.
+      evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '2%', 'imagefs.available': '2%', 'nodefs.inodesFree': '2%' },
+      imageGCHighThresholdPercent: 100,
+      imageGCLowThresholdPercent: 99,
+      serializeImagePulls: false,
+      registerNode: true,
+      staticPodPath: '',
+      protectKernelDefaults: false,
+      localStorageCapacityIsolation: true,
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/**
+ * Registries an image reference may name. A pull (imagePullPolicy Always, a missing local image) goes to
+ * 127.0.0.1:9 instead, where nothing listens: it fails at once and no request leaves the machine.
+ */
+export const PULL_BLOCKED_REGISTRIES = ['docker.io', 'registry-1.docker.io', 'registry.k8s.io', 'quay.io', 'ghcr.io', 'gcr.io', 'public.ecr.aws'];
+
+export function registryHostsToml(registry: string): string {
+  return `# ${registry}: no pulls on the real node (local images only)\nserver = "http://127.0.0.1:9"\n\n[host."http://127.0.0.1:9"]\n  capabilities = ["pull", "resolve"]\n`;
+}
+
+export interface RealNodeCommand {
+  component: (typeof REAL_NODE_COMPONENTS)[number];
+  binary: string;
+  args: string[];
+}
+
+export function realNodeCommands(
+  layout: ClusterLayout,
+  node: RealNodeLayout,
+  ports: RealNodePorts,
+  binDir: string,
+  selfCommand: string[],
+): RealNodeCommand[] {
+  return [
+    { component: 'containerd', binary: 'containerd', args: [`--config=${node.containerdConfig}`, '--log-level=warn'] },
+    {
+      component: 'kubelet',
+      binary: join(binDir, 'kubelet'),
+      args: [
+        `--config=${node.kubeletConfig}`,
+        `--kubeconfig=${node.kubeletKubeconfig}`,
+        `--root-dir=${node.kubeletRoot}`,
+        `--hostname-override=${NODE_NAME}`,
+        `--node-ip=${GATEWAY_IP}`,
+        '--node-labels=techshop.local/real-node=true,topology.kubernetes.io/zone=zone-a,topology.kubernetes.io/region=local',
+        '--v=1',
+      ],
+    },
+    {
+      component: 'kube-proxy',
+      binary: join(binDir, 'kube-proxy'),
+      args: [
+        `--kubeconfig=${node.proxyKubeconfig}`,
+        `--hostname-override=${NODE_NAME}`,
+        '--proxy-mode=iptables',
+        `--cluster-cidr=${POD_CIDR}`,
+        `--bind-address=${GATEWAY_IP}`,
+        `--healthz-bind-address=127.0.0.1:${ports.proxyHealthz}`,
+        `--metrics-bind-address=127.0.0.1:${ports.proxyMetrics}`,
+        // Leave the machine's conntrack table size alone.
+        '--conntrack-max-per-core=0',
+        '--v=1',
+      ],
+    },
+    { component: 'dns', binary: selfCommand[0] as string, args: [...selfCommand.slice(1), 'dns', `--root=${layout.root}`] },
+    { component: 'api-proxy', binary: selfCommand[0] as string, args: [...selfCommand.slice(1), 'api-proxy', `--root=${layout.root}`] },
+  ];
+}
+
+/** The API server's extra flags when a real kubelet serves logs and exec. */
+export function apiserverKubeletArgs(layout: ClusterLayout): string[] {
+  const pki = (file: string) => join(layout.pkiDir, file);
+  return [
+    `--kubelet-client-certificate=${pki('apiserver-kubelet-client.crt')}`,
+    `--kubelet-client-key=${pki('apiserver-kubelet-client.key')}`,
+    `--kubelet-certificate-authority=${pki('ca.crt')}`,
+    '--kubelet-preferred-address-types=InternalIP',
+  ];
+}
+
+// --- the host: bridge, forwarding, isolation ---------------------------------------------------
+
+/**
+ * Commands that prepare the host (run in order by `up`) and undo it (by `down`, errors ignored).
+ * The bridge exists before the first pod, so the kubelet and the DNS server can bind its address.
+ * Forwarding is needed for Service traffic (DNAT on the node, back onto the bridge); the isolation
+ * chain drops everything forwarded between the bridge and any other interface.
+ */
+export function hostSetupCommands(): string[][] {
+  return [
+    ['ip', 'link', 'add', BRIDGE, 'type', 'bridge'],
+    ['ip', 'addr', 'add', `${GATEWAY_IP}/24`, 'dev', BRIDGE],
+    ['ip', 'link', 'set', BRIDGE, 'up'],
+    ['iptables', '-w', '-N', ISOLATION_CHAIN],
+    ['iptables', '-w', '-A', ISOLATION_CHAIN, '-i', BRIDGE, '-o', BRIDGE, '-j', 'RETURN'],
+    ['iptables', '-w', '-A', ISOLATION_CHAIN, '-i', BRIDGE, '-j', 'DROP'],
+    ['iptables', '-w', '-A', ISOLATION_CHAIN, '-o', BRIDGE, '-j', 'DROP'],
+    ['iptables', '-w', '-I', 'FORWARD', '1', '-j', ISOLATION_CHAIN],
+  ];
+}
+
+export function hostTeardownCommands(): string[][] {
+  // The kubelet's own chains (kube-proxy --cleanup leaves them), in both address families.
+  const kubelet = ['iptables', 'ip6tables'].flatMap((tool) => [
+    [tool, '-w', '-D', 'INPUT', '-j', 'KUBE-FIREWALL'],
+    [tool, '-w', '-D', 'OUTPUT', '-j', 'KUBE-FIREWALL'],
+    [tool, '-w', '-F', 'KUBE-FIREWALL'],
+    [tool, '-w', '-X', 'KUBE-FIREWALL'],
+    [tool, '-w', '-X', 'KUBE-KUBELET-CANARY'],
+    [tool, '-w', '-t', 'nat', '-X', 'KUBE-KUBELET-CANARY'],
+    [tool, '-w', '-t', 'mangle', '-X', 'KUBE-KUBELET-CANARY'],
+    [tool, '-w', '-t', 'mangle', '-X', 'KUBE-IPTABLES-HINT'],
+  ]);
+  return [
+    ['iptables', '-w', '-D', 'FORWARD', '-j', ISOLATION_CHAIN],
+    ['iptables', '-w', '-F', ISOLATION_CHAIN],
+    ['iptables', '-w', '-X', ISOLATION_CHAIN],
+    ...kubelet,
+    ['ip', 'link', 'del', BRIDGE],
+  ];
+}
+
+/** cgroup v1 hierarchies the kubelet needs (cgroupfs driver). */
+export const CGROUP_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'devices', 'freezer', 'blkio', 'systemd'];
+
+/**
+ * What this machine lacks for a real node, each with the exact reason; empty when it has everything.
+ * The kwok path needs none of it.
+ */
+export function realNodeProblems(binDir: string): string[] {
+  const problems: string[] = [];
+  if (process.getuid?.() !== 0) problems.push('not root: the kubelet, containerd and the bridge need uid 0');
+  for (const controller of CGROUP_CONTROLLERS) {
+    const dir = `/sys/fs/cgroup/${controller}`;
+    if (!existsSync(dir)) problems.push(`no cgroup v1 hierarchy ${dir}`);
+    else {
+      try {
+        accessSync(dir, constants.W_OK);
+      } catch {
+        problems.push(`${dir} is not writable`);
+      }
+    }
+  }
+  for (const [file, pkg] of [
+    ['/usr/bin/containerd', 'containerd'],
+    ['/usr/sbin/runc', 'runc'],
+    ['/usr/lib/cni/bridge', 'containernetworking-plugins'],
+    ['/usr/lib/cni/host-local', 'containernetworking-plugins'],
+    ['/usr/sbin/iptables', 'iptables'],
+  ] as const) {
+    if (!existsSync(file)) problems.push(`${file} is missing (apt-get install -y ${pkg})`);
+  }
+  if (!existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) problems.push('the br_netfilter kernel module is not loaded (Service traffic between pods on the bridge needs it)');
+  else if (readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() !== '1') problems.push('net.bridge.bridge-nf-call-iptables is 0');
+  for (const name of ['kubelet', 'kube-proxy']) {
+    if (!existsSync(join(binDir, name))) problems.push(`${join(binDir, name)} is missing (.ci/install-real-node.sh builds it)`);
+  }
+  return problems;
+}
+
+// --- host operations (impure: `up` and `down` call them) ------------------------------------------
+
+function run(command: string[], options: { ignoreErrors?: boolean; timeoutMs?: number } = {}): { ok: boolean; output: string } {
+  const result = spawnSync(command[0] as string, command.slice(1), { encoding: 'utf8', timeout: options.timeoutMs ?? 60_000 });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? result.error.message : ''}`.trim();
+  const ok = result.status === 0;
+  if (!ok && !options.ignoreErrors) throw new Error(`${command.join(' ')} failed: ${output}`);
+  return { ok, output };
+}
+
+/** Why a real node cannot start now because another one holds the host's fixed names; undefined when free. */
+export function hostInUse(): string | undefined {
+  if (!existsSync(`/sys/class/net/${BRIDGE}`)) return undefined;
+  return (
+    `the bridge ${BRIDGE} exists: another real node runs on this machine (\`npm run cluster -- down\` it, with its --root), ` +
+    `or a killed one left it (\`ip link del ${BRIDGE}; iptables -D FORWARD -j ${ISOLATION_CHAIN}; iptables -F ${ISOLATION_CHAIN}; iptables -X ${ISOLATION_CHAIN}\`)`
+  );
+}
+
+/** Writes the node's configuration files and prepares the host (hostInUse() first); returns what `down` restores. */
+export function prepareHost(layout: ClusterLayout, node: RealNodeLayout, ports: RealNodePorts): { ipForward: string } {
+  for (const dir of [node.containerdRoot, node.containerdState, node.kubeletRoot, node.podLogs, node.cniConf, node.cniData, node.volumes]) {
+    mkdirSync(dir, { recursive: true });
+  }
+  writeFileSync(node.containerdConfig, containerdConfig(node));
+  writeFileSync(join(node.cniConf, '10-techshop.conflist'), cniConfig(node));
+  writeFileSync(node.kubeletConfig, kubeletConfig(layout, node, ports));
+  for (const registry of PULL_BLOCKED_REGISTRIES) {
+    mkdirSync(join(node.registryHosts, registry), { recursive: true });
+    writeFileSync(join(node.registryHosts, registry, 'hosts.toml'), registryHostsToml(registry));
+  }
+  // The pods' nameserver and search list come from the kubelet (clusterDNS, clusterDomain); the host adds nothing.
+  writeFileSync(node.resolvConf, '# the real node adds no host name servers to its pods\n');
+  for (const controller of CGROUP_CONTROLLERS) mkdirSync(`/sys/fs/cgroup/${controller}${CGROUP_ROOT}`, { recursive: true });
+  run(['iptables', '-w', '-D', 'FORWARD', '-j', ISOLATION_CHAIN], { ignoreErrors: true });
+  run(['iptables', '-w', '-F', ISOLATION_CHAIN], { ignoreErrors: true });
+  run(['iptables', '-w', '-X', ISOLATION_CHAIN], { ignoreErrors: true });
+  for (const command of hostSetupCommands()) run(command);
+  const ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+  writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+  return { ipForward };
+}
+
+const ctr = (node: RealNodeLayout, args: string[], ignoreErrors = false) =>
+  run(['ctr', `--address=${node.containerdSocket}`, '--namespace=k8s.io', ...args], { ignoreErrors, timeoutMs: 300_000 });
+
+/** Imports every archive .ci/build-images.sh wrote; returns the references. */
+export function importImages(node: RealNodeLayout): string[] {
+  const dir = imagesDir();
+  const archives = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.tar')) : [];
+  const refs: string[] = [];
+  for (const archive of archives) {
+    ctr(node, ['images', 'import', join(dir, archive)]);
+    refs.push(readFileSync(join(dir, archive.replace(/\.tar$/, '.ref')), 'utf8').trim());
+  }
+  return refs;
+}
+
+/**
+ * Every container of every pod, killed and removed through containerd while it still runs
+ * (after the kubelet stopped, before containerd stops): their shims exit with them.
+ */
+export function removeAllContainers(node: RealNodeLayout): void {
+  if (!existsSync(node.containerdSocket)) return;
+  const tasks = ctr(node, ['tasks', 'ls', '-q'], true);
+  if (!tasks.ok) return;
+  const ids = tasks.output.split('\n').filter(Boolean);
+  for (const id of ids) ctr(node, ['tasks', 'kill', '--signal=SIGKILL', id], true);
+  for (const id of ids) ctr(node, ['tasks', 'delete', '--force', id], true);
+  const containers = ctr(node, ['containers', 'ls', '-q'], true);
+  for (const id of containers.output.split('\n').filter(Boolean)) ctr(node, ['containers', 'delete', id], true);
+}
+
+/** Mount points at or under dir, deepest first (/proc/self/mountinfo, octal escapes decoded). */
+export function mountsUnder(dir: string, mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string[] {
+  const decode = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const points = mountinfo
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((p): p is string => Boolean(p))
+    .map(decode)
+    .filter((p) => p === dir || p.startsWith(`${dir}/`));
+  return [...new Set(points)].sort((a, b) => b.length - a.length);
+}
+
+/** Undoes prepareHost and what the node left behind; returns what could not be undone. */
+export function teardownHost(layout: ClusterLayout, node: RealNodeLayout, binDir: string, ipForward: string | undefined): string[] {
+  const problems: string[] = [];
+  // kube-proxy's Service rules and chains.
+  if (existsSync(join(binDir, 'kube-proxy'))) run([join(binDir, 'kube-proxy'), '--cleanup'], { ignoreErrors: true });
+  for (const command of hostTeardownCommands()) run(command, { ignoreErrors: true });
+  if (ipForward !== undefined) writeFileSync('/proc/sys/net/ipv4/ip_forward', ipForward);
+  for (const point of mountsUnder(layout.dataDir)) {
+    if (!run(['umount', point], { ignoreErrors: true }).ok) run(['umount', '-l', point], { ignoreErrors: true });
+  }
+  const left = mountsUnder(layout.dataDir);
+  if (left.length) problems.push(`still mounted: ${left.join(', ')}`);
+  for (const controller of CGROUP_CONTROLLERS) {
+    const root = `/sys/fs/cgroup/${controller}${CGROUP_ROOT}`;
+    if (!existsSync(root)) continue;
+    // rmdir of every cgroup below ours, deepest first (cgroupfs directories cannot be removed recursively).
+    const dirs = run(['find', root, '-depth', '-type', 'd'], { ignoreErrors: true }).output.split('\n').filter(Boolean);
+    for (const dir of dirs) {
+      try {
+        rmdirSync(dir);
+      } catch (error) {
+        problems.push(`cgroup ${dir}: ${(error as Error).message}`);
+        break;
+      }
+    }
+  }
+  return problems;
+}

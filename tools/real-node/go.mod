@@ -1,0 +1,3 @@
+module techshop.local/real-node
+
+go 1.24
