@@ -19,6 +19,8 @@
 #                                      Debian's prometheus lacks Kubernetes service discovery
 #   docker.io/jaegertracing/jaeger:2.12.0 and docker.io/otel/opentelemetry-collector-contrib:0.139.0
 #                                      the Go builds of .ci/install-telemetry-tools.sh
+#   docker.io/bitnamilegacy/minio:2025.7.23   MinIO server and mc, the Go builds of
+#                                      .ci/install-objectstore-tools.sh (a 2026 commit), bash, busybox
 # Not built: docker.io/percona/mongodb_exporter (the module proxy refuses its
 # source, see .ci/install-mongo-tools.sh) and docker.io/grafana/grafana (no
 # Debian package, and a Go build would lack its web front end).
@@ -276,7 +278,27 @@ image_otelcol() {
     "{\"Entrypoint\":[\"/otelcol-contrib\"],\"User\":\"10001:10001\",\"Env\":[$PATH_ENV]}"
 }
 
-ALL=(pause busybox redis mongo app redis-exporter prometheus alertmanager jaeger otelcol)
+# MinIO: the server and mc built by .ci/install-objectstore-tools.sh (the Go module proxy serves no
+# RELEASE tag: a 2026 commit), under the chart's Bitnami reference, with busybox for the bucket Job's script.
+image_minio() {
+  local found dir root
+  found=$(find "$REPO/.cache/objectstore-tools/" -mindepth 2 -maxdepth 2 -name minio -type f -printf '%T@ %p\n' 2>/dev/null | sort -rn | awk 'NR == 1 {print $2}')
+  [[ -n $found ]] || die "no minio build: run .ci/install-objectstore-tools.sh"
+  dir=$(dirname "$found")
+  [[ -x $dir/mc ]] || die "no mc beside $found: run .ci/install-objectstore-tools.sh"
+  root=$(new_rootfs minio)
+  mkdir -p "$root/usr/bin"
+  cp -L "$found" "$root/usr/bin/minio"
+  cp -L "$dir/mc" "$root/usr/bin/mc"
+  add_libraries "$root" "$found"
+  # the bucket Job's and the helm test's scripts are bash scripts (Bitnami's image has bash)
+  add_binary "$root" /bin/bash
+  add_busybox "$root"
+  write_image minio docker.io/bitnamilegacy/minio:2025.7.23 \
+    "{\"Cmd\":[\"minio\",\"server\",\"/data\"],\"User\":\"1001:1001\",\"Env\":[$PATH_ENV]}"
+}
+
+ALL=(pause busybox redis mongo app redis-exporter prometheus alertmanager jaeger otelcol minio)
 names=("$@")
 ((${#names[@]})) || names=("${ALL[@]}")
 for name in "${names[@]}"; do
