@@ -462,10 +462,28 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     });
 
     it('passes extra env and pod annotations through', async () => {
-      const objects = await renderEnv(helm, 'dev', { set: ['app.extraEnv.LOG_LEVEL=debug', 'app.podAnnotations.team=shop'] });
+      const objects = await renderEnv(helm, 'dev', { set: ['app.extraEnv.FEATURE_FLAGS=checkout-v2', 'app.podAnnotations.team=shop'] });
       const deployment = findObject(objects, 'Deployment', 'shop-app');
-      expect(envVar(appContainer(deployment), 'LOG_LEVEL').value).toBe('debug');
+      expect(envVar(appContainer(deployment), 'FEATURE_FLAGS').value).toBe('checkout-v2');
       expect(deployment.spec.template.metadata.annotations.team).toBe('shop');
+    });
+
+    it('refuses an extra env var named like one the chart sets, naming it', async () => {
+      // helm's schema check (Helm 4 names no key path here; npm run validate gives file, line and app.extraEnv.LOG_LEVEL)
+      await expect(renderEnv(helm, 'dev', { set: ['app.extraEnv.LOG_LEVEL=debug'] })).rejects.toThrow(/schema[\s\S]*LOG_LEVEL/);
+    });
+
+    it("reserves exactly the env names the app's templates set, in every environment", async () => {
+      // The schema's list (schemas/app.schema.yaml) against what the chart renders: a name the
+      // templates add must be reserved, and a reserved name must still be rendered somewhere.
+      const schema = JSON.parse(readFileSync('charts/app/values.schema.json', 'utf8'));
+      const reserved: string[] = schema.properties.extraEnv.propertyNames.allOf.find((s: { not?: unknown }) => s.not).not.enum;
+      const rendered = new Set<string>();
+      for (const env of ['dev', 'staging', 'prod'] as const) {
+        const objects = await renderEnv(helm, env);
+        for (const e of appContainer(findObject(objects, 'Deployment', 'shop-app')).env) rendered.add(e.name);
+      }
+      expect([...rendered].sort()).toEqual([...reserved].sort());
     });
 
     it('keeps a given JWT secret and refuses one given twice', async () => {
