@@ -55,6 +55,7 @@ export const CLASS_CASES: Case[] = [
   { fixture: "values-dev.selector-label-value.yaml", expected: [e("schema/pattern", 8, 7, "monitoring.operator.selectorLabels.release", "is not a label value - at most 63 letters, digits, \"-\", \"_\" or \".\", starting and ending")] },
   // Kubernetes syntax: storageClassName in every chart
   { fixture: "values-dev.extra-env-reserved.yaml", expected: [e("schema/not", 9, 5, "app.extraEnv.NODE_ENV", "key name \"NODE_ENV\" is set by the chart itself", "use its own key (app.nodeEnv")] },
+  { fixture: "values-dev.toleration-no-key-equal.yaml", expected: [e("schema/const", 8, 7, "app.tolerations[0].operator", "must be Exists when the key is empty or absent", "(got \"Equal\")")] },
   { fixture: "values-dev.storage-size-zero.yaml", expected: [e("schema/pattern", 8, 5, "redis.persistence.size", "is not a volume size Kubernetes accepts - a whole number above zero", "(got \"0Gi\")")] },
   { fixture: "values-dev.storage-class-space.yaml", expected: [e("schema/pattern", 8, 7, "monitoring.prometheus.persistence.storageClassName", "is not a StorageClass name - lower-case letters, digits, \"-\" and \".\", starting and ending")] },
   { fixture: "values-dev.storage-class-underscore.yaml", expected: [e("schema/pattern", 7, 5, "mongodb.persistence.storageClass", "is not a StorageClass name - lower-case letters, digits, \"-\" and \".\", starting and ending")] },
