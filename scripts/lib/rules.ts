@@ -182,6 +182,11 @@ export function objectDemands(values: Values): ObjectDemand[] {
   const demands: ObjectDemand[] = [];
   const add = (component: string, counts: Partial<Omit<ObjectDemand, 'component' | 'explain'>>, explain: string) =>
     demands.push({ component, services: 0, secrets: 0, configmaps: 0, persistentvolumeclaims: 0, storage: 0, ...counts, explain });
+  // `count` volume claims, each of the size at `path` (a PVC per pod, or one)
+  const claims = (count: number, chart: Values, path: string[]) => ({
+    persistentvolumeclaims: count,
+    storage: count ? count * parseMemory(get(chart, path) as string) : 0,
+  });
   const existing = new Set<string>();
   const named = (name: unknown) => {
     if (typeof name === 'string' && name) existing.add(name);
@@ -206,8 +211,7 @@ export function objectDemands(values: Values): ObjectDemand[] {
         services: 2 + (metrics ? 1 : 0),
         secrets: generated ? 1 : 0,
         configmaps: 2,
-        persistentvolumeclaims: persistent ? members : 0,
-        storage: persistent ? members * parseMemory(get(mongodb, ['persistence', 'size']) as string) : 0,
+        ...claims(persistent ? members : 0, mongodb, ['persistence', 'size']),
       },
       'mongodb',
     );
@@ -225,8 +229,7 @@ export function objectDemands(values: Values): ObjectDemand[] {
         services: 2 + (metrics ? 1 : 0),
         secrets: generated ? 1 : 0,
         configmaps: 3,
-        persistentvolumeclaims: persistent ? pods : 0,
-        storage: persistent ? pods * parseMemory(get(redis, ['persistence', 'size']) as string) : 0,
+        ...claims(persistent ? pods : 0, redis, ['persistence', 'size']),
       },
       'redis',
     );
@@ -243,8 +246,7 @@ export function objectDemands(values: Values): ObjectDemand[] {
           services: 4,
           secrets: generated ? 1 : 0,
           configmaps: 4,
-          persistentvolumeclaims: persistent ? 1 : 0,
-          storage: persistent ? parseMemory(get(monitoring, ['prometheus', 'persistence', 'size']) as string) : 0,
+          ...claims(persistent ? 1 : 0, monitoring, ['prometheus', 'persistence', 'size']),
         },
         'monitoring (Prometheus, Alertmanager, Grafana)',
       );
@@ -263,8 +265,7 @@ export function objectDemands(values: Values): ObjectDemand[] {
       {
         secrets: inline ? 1 : 0,
         configmaps: 1,
-        persistentvolumeclaims: claim ? 1 : 0,
-        storage: claim ? parseMemory(get(backup, ['persistence', 'size']) as string) : 0,
+        ...claims(claim ? 1 : 0, backup, ['persistence', 'size']),
       },
       'backup',
     );
@@ -278,8 +279,7 @@ export function objectDemands(values: Values): ObjectDemand[] {
       {
         services: jaeger ? 2 : 1,
         configmaps: jaeger ? 2 : 1,
-        persistentvolumeclaims: badger ? 1 : 0,
-        storage: badger ? parseMemory(get(tracing, ['jaeger', 'storage', 'size']) as string) : 0,
+        ...claims(badger ? 1 : 0, tracing, ['jaeger', 'storage', 'size']),
       },
       jaeger ? 'tracing (collector, Jaeger)' : 'tracing (collector)',
     );
@@ -294,8 +294,7 @@ export function objectDemands(values: Values): ObjectDemand[] {
         services: 2,
         secrets: generated ? 1 : 0,
         configmaps: 2,
-        persistentvolumeclaims: persistent ? 1 : 0,
-        storage: persistent ? parseMemory(get(objectstore, ['persistence', 'size']) as string) : 0,
+        ...claims(persistent ? 1 : 0, objectstore, ['persistence', 'size']),
       },
       'objectstore',
     );
