@@ -448,39 +448,47 @@ export async function clusterStatus(layout: ClusterLayout): Promise<{ lines: str
 
 // --- the fake volume provisioner (a process `up` starts) -------------------------------------------
 
-async function provisionLoop(root: string, volumesDir?: string): Promise<void> {
-  const layout = clusterLayout(root);
+/**
+ * Runs `tick` every `intervalMs` for a helper process of the cluster. Stops by itself when
+ * `down` removed the data, or the API server is gone for two minutes; a failed tick is
+ * reported under `name` and retried.
+ */
+async function whileClusterLives(layout: ClusterLayout, name: string, intervalMs: number, tick: (credentials: KubeCredentials) => Promise<void>): Promise<void> {
   let lastContact = Date.now();
-  // Stops by itself when `down` removed the data, or the API server is gone for two minutes.
   while (existsSync(layout.stateFile) && Date.now() - lastContact < 120_000) {
     try {
       const state = readState(layout);
       if (!state) break;
-      const credentials = adminCredentials(layout, state);
-      const classes = new Map<string, string>();
-      const scs = await kubeRequest(credentials, 'GET', '/apis/storage.k8s.io/v1/storageclasses');
-      for (const sc of scs.body?.items ?? []) classes.set(sc.metadata.name, sc.provisioner);
-      const claims = await kubeRequest(credentials, 'GET', '/api/v1/persistentvolumeclaims');
-      for (const claim of claims.body?.items ?? []) {
-        const volume = volumesDir ? volumeForClaim(claim, classes, volumesDir) : volumeForClaim(claim, classes);
-        if (volume && volumesDir) {
-          // A real kubelet mounts it: the directory exists, writable by whichever user the pod runs as.
-          const dir = join(volumesDir, claim.metadata.uid);
-          mkdirSync(dir, { recursive: true });
-          chmodSync(dir, 0o777);
-        }
-        if (volume) await createIfAbsent(credentials, '/api/v1/persistentvolumes', volume);
-      }
-      const volumes = await kubeRequest(credentials, 'GET', '/api/v1/persistentvolumes');
-      for (const volume of volumes.body?.items ?? []) {
-        if (isReleasedVolume(volume)) await kubeRequest(credentials, 'DELETE', `/api/v1/persistentvolumes/${volume.metadata.name}`);
-      }
+      await tick(adminCredentials(layout, state));
       lastContact = Date.now();
     } catch (error) {
-      process.stderr.write(`provisioner: ${(error as Error).message}\n`);
+      process.stderr.write(`${name}: ${(error as Error).message}\n`);
     }
-    await sleep(500);
+    await sleep(intervalMs);
   }
+}
+
+async function provisionLoop(root: string, volumesDir?: string): Promise<void> {
+  await whileClusterLives(clusterLayout(root), 'provisioner', 500, async (credentials) => {
+    const classes = new Map<string, string>();
+    const scs = await kubeRequest(credentials, 'GET', '/apis/storage.k8s.io/v1/storageclasses');
+    for (const sc of scs.body?.items ?? []) classes.set(sc.metadata.name, sc.provisioner);
+    const claims = await kubeRequest(credentials, 'GET', '/api/v1/persistentvolumeclaims');
+    for (const claim of claims.body?.items ?? []) {
+      const volume = volumesDir ? volumeForClaim(claim, classes, volumesDir) : volumeForClaim(claim, classes);
+      if (volume && volumesDir) {
+        // A real kubelet mounts it: the directory exists, writable by whichever user the pod runs as.
+        const dir = join(volumesDir, claim.metadata.uid);
+        mkdirSync(dir, { recursive: true });
+        chmodSync(dir, 0o777);
+      }
+      if (volume) await createIfAbsent(credentials, '/api/v1/persistentvolumes', volume);
+    }
+    const volumes = await kubeRequest(credentials, 'GET', '/api/v1/persistentvolumes');
+    for (const volume of volumes.body?.items ?? []) {
+      if (isReleasedVolume(volume)) await kubeRequest(credentials, 'DELETE', `/api/v1/persistentvolumes/${volume.metadata.name}`);
+    }
+  });
 }
 
 // --- the real node's cluster DNS (a process `up --real-node` starts) ------------------------------------
@@ -499,21 +507,11 @@ async function dnsLoop(root: string): Promise<void> {
     socket.bind(53, DNS_IP, () => resolve());
   });
   process.stdout.write(`dns: serving the cluster's names on ${DNS_IP}:53 (node ${GATEWAY_IP})\n`);
-  let lastContact = Date.now();
-  while (existsSync(layout.stateFile) && Date.now() - lastContact < 120_000) {
-    try {
-      const state = readState(layout);
-      if (!state) break;
-      const credentials = adminCredentials(layout, state);
-      const services = await kubeRequest(credentials, 'GET', '/api/v1/services');
-      const slices = await kubeRequest(credentials, 'GET', '/apis/discovery.k8s.io/v1/endpointslices');
-      table = nameTable(services.body?.items ?? [], slices.body?.items ?? []);
-      lastContact = Date.now();
-    } catch (error) {
-      process.stderr.write(`dns: ${(error as Error).message}\n`);
-    }
-    await sleep(1000);
-  }
+  await whileClusterLives(layout, 'dns', 1000, async (credentials) => {
+    const services = await kubeRequest(credentials, 'GET', '/api/v1/services');
+    const slices = await kubeRequest(credentials, 'GET', '/apis/discovery.k8s.io/v1/endpointslices');
+    table = nameTable(services.body?.items ?? [], slices.body?.items ?? []);
+  });
   socket.close();
 }
 
