@@ -28,10 +28,10 @@ export const SLOW_TESTS = [
   'test/telemetry-programs.test.ts',
 ];
 
-// Three projects: `fast` (unit and render tests), `slow` (real programs, the corpus),
+// The tiers: `fast` (unit and render tests), `slow` (real programs, the corpus),
 // `cluster` (installs on the local control plane, which its global setup starts
 // once and stops at the end, also on failure). They run one after the other
-// (sequence.groupOrder).
+// (sequence.groupOrder); `real` is the fourth when asked for.
 //
 // vitest's default is one worker less than the cores: a single worker on 2 cores.
 // A fast-tier worker spends most of its time waiting for the helm processes it
@@ -39,64 +39,47 @@ export const SLOW_TESTS = [
 // 77 s with 1 worker, 57 s with 3, 52 s with 4). The other tiers stay on one
 // worker: their files start servers and share the one local cluster.
 const FAST_WORKERS = 2 * availableParallelism();
+
+interface Tier {
+  name: string;
+  include: string[];
+  exclude?: string[];
+  /** run after test/global-setup.ts */
+  setup?: string;
+  maxWorkers?: number;
+  /** installs on a control plane: minutes per test */
+  long?: boolean;
+}
+
+const tiers: Tier[] = [
+  { name: 'fast', include: ['test/*.test.ts'], exclude: SLOW_TESTS, maxWorkers: FAST_WORKERS },
+  { name: 'slow', include: SLOW_TESTS, setup: 'test/slow-setup.ts' },
+  { name: 'cluster', include: ['test/cluster/*.test.ts'], setup: 'test/cluster/global-setup.ts', long: true },
+  // `real` (npm run test:real): the dev profile on a real node (containers really run); root only,
+  // minutes long, so only when asked for (TECHSHOP_REAL_NODE=1, which .ci/run sets where a kubelet can run).
+  ...(process.env.TECHSHOP_REAL_NODE === '1'
+    ? [{ name: 'real', include: ['test/real/*.test.ts'], setup: 'test/real/global-setup.ts', long: true }]
+    : []),
+];
+
 export default defineConfig({
   test: {
     // helm renders are slow on 2 cores; keep files parallel but tests generous
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',
-    projects: [
-      {
-        extends: true,
-        test: {
-          name: 'fast',
-          include: ['test/*.test.ts'],
-          exclude: SLOW_TESTS,
-          globalSetup: ['test/global-setup.ts'],
-          maxWorkers: FAST_WORKERS,
-          sequence: { groupOrder: 0 },
-        },
+    // each tier its own group, in the order above
+    projects: tiers.map((tier, order) => ({
+      extends: true as const,
+      test: {
+        name: tier.name,
+        include: tier.include,
+        ...(tier.exclude ? { exclude: tier.exclude } : {}),
+        globalSetup: ['test/global-setup.ts', ...(tier.setup ? [tier.setup] : [])],
+        maxWorkers: tier.maxWorkers ?? 1,
+        sequence: { groupOrder: order },
+        ...(tier.long ? { testTimeout: 900_000, hookTimeout: 900_000 } : {}),
       },
-      {
-        extends: true,
-        test: {
-          name: 'slow',
-          include: SLOW_TESTS,
-          globalSetup: ['test/global-setup.ts', 'test/slow-setup.ts'],
-          maxWorkers: 1,
-          sequence: { groupOrder: 1 },
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'cluster',
-          include: ['test/cluster/*.test.ts'],
-          globalSetup: ['test/global-setup.ts', 'test/cluster/global-setup.ts'],
-          maxWorkers: 1,
-          sequence: { groupOrder: 2 },
-          testTimeout: 900_000,
-          hookTimeout: 900_000,
-        },
-      },
-      // `real` (npm run test:real): the dev profile on a real node (containers really run); root only,
-      // minutes long, so only when asked for: never part of `npm test`.
-      ...(process.env.TECHSHOP_REAL_NODE === '1'
-        ? [
-            {
-              extends: true as const,
-              test: {
-                name: 'real',
-                include: ['test/real/*.test.ts'],
-                globalSetup: ['test/global-setup.ts', 'test/real/global-setup.ts'],
-                maxWorkers: 1,
-                sequence: { groupOrder: 3 },
-                testTimeout: 900_000,
-                hookTimeout: 900_000,
-              },
-            },
-          ]
-        : []),
-    ],
+    })),
   },
 });
