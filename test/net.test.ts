@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { freePort, listenRange, parsePortRange } from '../scripts/lib/net.ts';
@@ -17,7 +18,7 @@ describe('listening ports stay out of the ephemeral range', () => {
   });
 
   it('hands out distinct ports a server can bind, none from the ephemeral range', async () => {
-    const ephemeral = parsePortRange((await import('node:fs')).readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'));
+    const ephemeral = parsePortRange(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'));
     const ports = await Promise.all(Array.from({ length: 40 }, () => freePort()));
     expect(new Set(ports).size).toBe(ports.length);
     for (const port of ports) expect(port < ephemeral.low || port > ephemeral.high).toBe(true);
