@@ -35,9 +35,17 @@ export async function helmCmd(helm: HelmBinary, args: string[]): Promise<ExecRes
   return run(helm.path, args, { env: clusterEnv(), cwd: repoRoot, timeoutMs: 900_000 });
 }
 
-/** Server-side warnings helm printed (deprecations, PSA warn mode, ...). */
+/**
+ * Server-side warnings helm printed (deprecations, PSA warn mode, ...): the
+ * API server's Warning headers, which client-go logs from its warnings.go
+ * (klog: level W in older client-go such as helm 3's, level I with a
+ * "Warning: " prefix in newer ones such as helm 4's), or which a warning
+ * writer prints as "Warning: ..." lines. Client-side logs that merely contain
+ * the word, such as the informer's "Warning: watch ended with error" when
+ * helm's wait cancels its watch, are not server warnings.
+ */
 export function warningLines(stderr: string): string[] {
-  return stderr.split('\n').filter((line) => /warnings\.go|^W\d{4} |Warning:/.test(line));
+  return stderr.split('\n').filter((line) => /^[IW]\d{4} .* warnings\.go:\d+\] |^Warning: /.test(line));
 }
 
 /** A fresh namespace enforcing the restricted Pod Security profile. */
