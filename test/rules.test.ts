@@ -21,6 +21,7 @@ import {
   backupMatchesDatabases,
   monitoringTargetsMatch,
   vpaWithHpa,
+  vpaRange,
   workloadDemands,
   alertmanagerNoInlineCredentials,
   backupAlertAge,
@@ -87,6 +88,7 @@ describe('the shipped values pass every rule', () => {
         hpaRange,
         rolloutCanProgress,
         vpaWithHpa,
+        vpaRange,
         connectionsResolvable,
         credentialsSingleSource,
         externalSecretKeys,
@@ -97,7 +99,7 @@ describe('the shipped values pass every rule', () => {
         objectstoreConsumers,
       ]),
     );
-    expect(RULES).toHaveLength(20);
+    expect(RULES).toHaveLength(21);
   });
 });
 
@@ -308,6 +310,22 @@ describe('vpaWithHpa', () => {
     expect(vpaWithHpa(prodLike({ vpa: { enabled: true, updateMode: 'Off' } }))).toEqual([]);
     expect(vpaWithHpa(values({ app: { vpa: { enabled: true, updateMode: 'Auto' } } }))).toEqual([]);
     expect(vpaWithHpa(prodLike({ vpa: { enabled: false, updateMode: 'Auto' } }))).toEqual([]);
+  });
+});
+
+describe('vpaRange', () => {
+  it('flags a maxAllowed below minAllowed, per resource, comparing quantities in any unit', () => {
+    const vpa = { enabled: true, updateMode: 'Off', minAllowed: { cpu: '1500m', memory: '1Gi' }, maxAllowed: { cpu: 1, memory: '1000Mi' } };
+    expect(vpaRange(values({ app: { vpa } }))).toEqual([
+      { path: ['app', 'vpa', 'maxAllowed', 'cpu'], rule: 'vpa-range', message: ruleMessage('vpa-range', { resource: 'cpu', max: 1, min: '1500m' }) },
+      { path: ['app', 'vpa', 'maxAllowed', 'memory'], rule: 'vpa-range', message: ruleMessage('vpa-range', { resource: 'memory', max: '1000Mi', min: '1Gi' }) },
+    ]);
+  });
+
+  it('accepts min = max in different units, the chart defaults, and a disabled VPA', () => {
+    expect(vpaRange(values({ app: { vpa: { enabled: true, minAllowed: { cpu: '1', memory: '1Gi' }, maxAllowed: { cpu: '1000m', memory: '1024Mi' } } } }))).toEqual([]);
+    expect(vpaRange(values({ app: { vpa: { enabled: true } } }))).toEqual([]);
+    expect(vpaRange(values({ app: { vpa: { enabled: false, minAllowed: { cpu: '2', memory: '2Gi' } } } }))).toEqual([]);
   });
 });
 

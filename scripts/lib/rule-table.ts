@@ -69,6 +69,10 @@ export const RULE_TABLE = {
     twin: 'rule',
     message: 'app.vpa.updateMode {mode} with the HPA on: both act on CPU and memory and fight; use "Off" (recommendations only) or turn autoscaling off',
   },
+  'vpa-range': {
+    twin: 'rule',
+    message: 'app.vpa.maxAllowed.{resource} {max} is below minAllowed.{resource} {min}: the VPA admission controller refuses such a VerticalPodAutoscaler; raise maxAllowed or lower minAllowed',
+  },
   connection: {
     twin: 'rule',
     message: 'the app has no {component}: this release does not run one, so name an existing Secret holding the connection string in app.connections.{component}.existingSecret',

@@ -406,6 +406,21 @@ export const vpaWithHpa: Rule = (values) => {
   return [shared('vpa-hpa', ['app', 'vpa', 'updateMode'], { mode: vpa.updateMode })];
 };
 
+/** The VPA admission controller refuses a maxAllowed below minAllowed, resource by resource. */
+export const vpaRange: Rule = (values) => {
+  const vpa = get(values, ['app', 'vpa']) as { enabled: boolean; minAllowed?: Values; maxAllowed?: Values } | undefined;
+  if (!vpa?.enabled || !vpa.minAllowed || !vpa.maxAllowed) return [];
+  const findings: Finding[] = [];
+  for (const resource of ['cpu', 'memory'] as const) {
+    const min = vpa.minAllowed[resource] as string | number | undefined;
+    const max = vpa.maxAllowed[resource] as string | number | undefined;
+    if (min === undefined || max === undefined) continue;
+    const read = resource === 'cpu' ? parseCpu : parseMemory;
+    if (read(max) < read(min)) findings.push(shared('vpa-range', ['app', 'vpa', 'maxAllowed', resource], { resource, max, min }));
+  }
+  return findings;
+};
+
 /** The app needs a MongoDB and a Redis: this release's chart, or an existing Secret with the URL. */
 export const connectionsResolvable: Rule = (values) => {
   const app = values.app as Values | undefined;
@@ -771,6 +786,7 @@ export const RULES: Rule[] = [
   hpaRange,
   rolloutCanProgress,
   vpaWithHpa,
+  vpaRange,
   connectionsResolvable,
   credentialsSingleSource,
   externalSecretKeys,

@@ -134,6 +134,7 @@ export const CLASS_CASES: Case[] = [
   { fixture: "values-prod.pdb-min-available-at-hpa-min.yaml", expected: [e("rule/pdb-satisfiable", 34, 5, "app.pdb.minAvailable", "app.pdb.minAvailable 3 needs more than the 3 replica(s) the app may run")] },
   { fixture: "values-prod.prometheus-cpu-over-limitrange.yaml", expected: [e("rule/limit-range", 98, 9, "monitoring.prometheus.resources.limits.cpu", "monitoring.prometheus.resources.limits.cpu 2500m is above limitRange.max.cpu 2: the")] },
   { fixture: "values-prod.vpa-recreate-with-hpa.yaml", expected: [e("rule/vpa-hpa", 37, 5, "app.vpa.updateMode", "app.vpa.updateMode Recreate with the HPA on: both act on CPU and memory and fight; use")] },
+  { fixture: "values-dev.vpa-max-below-min.yaml", expected: [e("rule/vpa-range", 15, 7, "app.vpa.maxAllowed.cpu", "app.vpa.maxAllowed.cpu 1 is below minAllowed.cpu 1500m: the VPA admission controller refuses")] },
   { fixture: "values-dev.limitrange-default-request-over-default.yaml", expected: [e("rule/limit-range-order", 7, 5, "limitRange.defaultRequest.cpu", "limitRange.defaultRequest.cpu 1 is above limitRange.default.cpu 500m: the API server")] },
   { fixture: "values-prod.limitrange-default-over-max.yaml", expected: [e("rule/limit-range-order", 158, 5, "limitRange.default.memory", "limitRange.default.memory 8Gi is above limitRange.max.memory 4Gi: the API server refuses")] },
   // The Istio mesh (global.mesh): only ambient under restricted Pod Security; peers the AuthorizationPolicies must place by namespace
