@@ -26,6 +26,7 @@ export const SLOW_TESTS = [
   'test/redis-server.test.ts',
   'test/release.test.ts',
   'test/telemetry-programs.test.ts',
+  'test/time-zones.test.ts',
 ];
 
 // The tiers: `fast` (unit and render tests), `slow` (real programs, the corpus),

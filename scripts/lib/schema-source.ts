@@ -111,7 +111,11 @@ export interface ParameterRow {
   description: string;
 }
 
+/** Above this many values a README names the count, not the values (the time zones: about 600). */
+const LISTED_ENUM_VALUES = 12;
+
 function typeOf(schema: JsonSchema): string {
+  if (Array.isArray(schema.enum) && schema.enum.length > LISTED_ENUM_VALUES) return `string (one of ${schema.enum.length} names)`;
   if (Array.isArray(schema.enum)) return schema.enum.map((v) => JSON.stringify(v)).join(' \\| ');
   const t = schema.type;
   return Array.isArray(t) ? t.join(' \\| ') : typeof t === 'string' ? t : 'any';

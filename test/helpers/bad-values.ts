@@ -35,6 +35,7 @@ export const CLASS_CASES: Case[] = [
   { fixture: "values-dev.cron-unknown-macro.yaml", expected: [e("schema/pattern", 6, 3, "backup.schedule", "is not a schedule Kubernetes accepts: unknown macro @fortnightly (use @yearly, @annually,")] },
   { fixture: "values-dev.cron-weekday-8.yaml", expected: [e("schema/pattern", 7, 5, "backup.verify.schedule", "is not a schedule Kubernetes accepts: day of week \"8\" is outside 0-7 (got \"0 5 * * 8\")")] },
   { fixture: "values-dev.cron-zero-step.yaml", expected: [e("schema/pattern", 8, 7, "redis.cluster.reconcile.schedule", "is not a schedule Kubernetes accepts: minute step \"0\" must be a whole number of at least")] },
+  { fixture: "values-dev.time-zone-unknown.yaml", expected: [e("schema/enum", 7, 3, "backup.timeZone", "is not a time zone the API server can load: an IANA name such as Europe/Madrid", "(got \"Europe/Atlantis\")")] },
   // Kubernetes syntax: DNS names
   { fixture: "values-dev.cluster-domain-label-64.yaml", expected: [e("schema/pattern", 6, 3, "mongodb.clusterDomain", "is not a DNS name - lower-case letters, digits and \"-\", labels of 1-63 characters")] },
   { fixture: "values-dev.host-label-64.yaml", expected: [e("schema/pattern", 7, 5, "app.ingress.host", "is not a DNS name - lower-case letters, digits and \"-\", labels of 1-63 characters")] },
