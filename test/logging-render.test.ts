@@ -1,12 +1,15 @@
 // charts/logging, the node log agent, rendered per environment under Helm 4
 // and Helm 3: least privilege short of "restricted" (and why the namespace
 // says so), the pipeline config per environment, and what helm refuses.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { load as loadYaml } from 'js-yaml';
 import { chartDir, environments } from '../scripts/lib/paths.ts';
 import { checkNetworkPolicyCoverage, checkPodSecurityRestricted, checkPodTemplate, NAMESPACE_LEVEL_ANNOTATION, podTemplates } from '../scripts/lib/policy.ts';
 import { findObject, podSpecOf, RELEASE_NAMESPACE, renderChart, type K8sObject } from '../scripts/lib/render.ts';
+import { ruleMessage } from '../scripts/lib/rule-table.ts';
+import { createValidator } from '../scripts/lib/validate.ts';
 import { helms } from './helpers/render.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -122,5 +125,16 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('logging with
     await expect(render('prod', ['elasticsearch.retentionDays=7'])).rejects.toThrow(/elasticsearch.retentionDays/);
     // dev takes plain HTTP
     await expect(render('dev')).resolves.toBeDefined();
+  });
+
+  it('refuses an except outside its cidr with the validator\'s words (rule ipblock-except, the chart installed on its own)', async () => {
+    const set = ['networkPolicy.elasticsearch.cidr=10.0.0.0/8', 'networkPolicy.elasticsearch.except[0]=10.20.0.0/16', 'networkPolicy.elasticsearch.except[1]=192.168.0.0/16'];
+    const message = ruleMessage('ipblock-except', { path: 'networkPolicy.elasticsearch', index: 1, except: '192.168.0.0/16', cidr: '10.0.0.0/8' });
+    await expect(render('dev', set)).rejects.toThrow(`${message} [rule ipblock-except]`);
+    const file = 'charts/logging/ci/dev-values.yaml';
+    const bad = `${readFileSync(ciValues('dev'), 'utf8')}\nnetworkPolicy:\n  elasticsearch:\n    cidr: 10.0.0.0/8\n    except: [10.20.0.0/16, 192.168.0.0/16]\n`;
+    expect(createValidator('logging').validate(file, Buffer.from(bad)).map((d) => `${d.path}: ${d.message}`)).toEqual([`networkPolicy.elasticsearch.except[1]: ${message}`]);
+    // inside the cidr with a longer prefix is what Kubernetes takes
+    await expect(render('dev', set.slice(0, 2))).resolves.toBeDefined();
   });
 });

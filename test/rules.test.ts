@@ -22,6 +22,7 @@ import {
   monitoringTargetsMatch,
   vpaWithHpa,
   vpaRange,
+  ipBlockExcepts,
   workloadDemands,
   alertmanagerNoInlineCredentials,
   backupAlertAge,
@@ -89,6 +90,7 @@ describe('the shipped values pass every rule', () => {
         rolloutCanProgress,
         vpaWithHpa,
         vpaRange,
+        ipBlockExcepts,
         connectionsResolvable,
         credentialsSingleSource,
         externalSecretKeys,
@@ -99,7 +101,7 @@ describe('the shipped values pass every rule', () => {
         objectstoreConsumers,
       ]),
     );
-    expect(RULES).toHaveLength(21);
+    expect(RULES).toHaveLength(22);
   });
 });
 
@@ -326,6 +328,34 @@ describe('vpaRange', () => {
     expect(vpaRange(values({ app: { vpa: { enabled: true, minAllowed: { cpu: '1', memory: '1Gi' }, maxAllowed: { cpu: '1000m', memory: '1024Mi' } } } }))).toEqual([]);
     expect(vpaRange(values({ app: { vpa: { enabled: true } } }))).toEqual([]);
     expect(vpaRange(values({ app: { vpa: { enabled: false, minAllowed: { cpu: '2', memory: '2Gi' } } } }))).toEqual([]);
+  });
+});
+
+describe('ipBlockExcepts', () => {
+  const egress = (cidr: string, except: string[]) => values({ app: { networkPolicy: { externalEgress: { cidr, except } } } });
+
+  it('flags each except that is not a strict subset of its cidr, at its index', () => {
+    expect(ipBlockExcepts(egress('10.0.0.0/8', ['10.96.0.0/12', '192.168.0.0/16', '10.0.0.0/8']))).toEqual([
+      {
+        path: ['app', 'networkPolicy', 'externalEgress', 'except', 1],
+        rule: 'ipblock-except',
+        message: ruleMessage('ipblock-except', { path: 'app.networkPolicy.externalEgress', index: 1, except: '192.168.0.0/16', cidr: '10.0.0.0/8' }),
+      },
+      // the same range is no strict subset either
+      {
+        path: ['app', 'networkPolicy', 'externalEgress', 'except', 2],
+        rule: 'ipblock-except',
+        message: ruleMessage('ipblock-except', { path: 'app.networkPolicy.externalEgress', index: 2, except: '10.0.0.0/8', cidr: '10.0.0.0/8' }),
+      },
+    ]);
+  });
+
+  it('passes the chart defaults and every shipped environment', () => {
+    expect(ipBlockExcepts(values())).toEqual([]);
+  });
+
+  it('skips what is switched off (the NetworkPolicy is not rendered)', () => {
+    expect(ipBlockExcepts(values({ app: { networkPolicy: { enabled: false, externalEgress: { cidr: '10.0.0.0/8', except: ['192.168.0.0/16'] } } } }))).toEqual([]);
   });
 });
 
@@ -598,9 +628,15 @@ describe('the schema patterns generated or written for Kubernetes syntax', () =>
   });
 
   it('accepts IPv4 and IPv6 ranges with their prefix lengths', () => {
+    // except: [] because the default excepts (private IPv4 ranges) must lie inside the cidr (rule ipblock-except)
     for (const cidr of ['0.0.0.0/0', '10.0.0.0/8', '255.255.255.255/32', '2001:db8::/32', '::/0', 'fd00::1/128']) {
-      expect(check(`app:\n  networkPolicy:\n    externalEgress:\n      cidr: "${cidr}"\n`), cidr).toEqual([]);
+      expect(check(`app:\n  networkPolicy:\n    externalEgress:\n      cidr: "${cidr}"\n      except: []\n`), cidr).toEqual([]);
     }
+  });
+
+  it('refuses a cidr that leaves the default excepts outside it, pointing at the inherited default', () => {
+    // 10.0.0.0/8 itself (not a strict subset), 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16
+    expect(check('app:\n  networkPolicy:\n    externalEgress:\n      cidr: "10.0.0.0/8"\n')).toEqual([0, 1, 2, 3].map((i) => `app.networkPolicy.externalEgress.except[${i}]`));
   });
 });
 

@@ -69,6 +69,10 @@ export const RULE_TABLE = {
     twin: 'rule',
     message: 'app.vpa.updateMode {mode} with the HPA on: both act on CPU and memory and fight; use "Off" (recommendations only) or turn autoscaling off',
   },
+  'ipblock-except': {
+    twin: 'rule',
+    message: '{path}.except[{index}] {except} is not inside {path}.cidr {cidr}: the API server refuses an ipBlock whose except is not a strict subset of its cidr (inside it, with a longer prefix); remove it or widen the cidr',
+  },
   'vpa-range': {
     twin: 'rule',
     message: 'app.vpa.maxAllowed.{resource} {max} is below minAllowed.{resource} {min}: the VPA admission controller refuses such a VerticalPodAutoscaler; raise maxAllowed or lower minAllowed',

@@ -2,6 +2,8 @@
 // Each rule is a pure function: values in, findings (key path + message) out.
 import type { PathSegment } from './diagnostics.ts';
 import { formatCpu, formatMemory, parseCpu, parseMemory, resolveSurge } from './quantity.ts';
+import { isStrictSubset } from './cidr.ts';
+import { umbrellaChart } from './paths.ts';
 import { longestGapMinutes, parseCron } from './cron.ts';
 import { ruleConstant, ruleMessage, type RuleId } from './rule-table.ts';
 import { isPlainObject, type Values } from './values.ts';
@@ -406,6 +408,28 @@ export const vpaWithHpa: Rule = (values) => {
   return [shared('vpa-hpa', ['app', 'vpa', 'updateMode'], { mode: vpa.updateMode })];
 };
 
+/**
+ * Every NetworkPolicy ipBlock of the values ({cidr, except} anywhere, outside
+ * what is switched off): the API server refuses an except that is not a strict
+ * subset of its cidr (common.ipBlock.render checks each one it renders).
+ */
+export const ipBlockExcepts: Rule = (values) => {
+  const findings: Finding[] = [];
+  const walk = (node: Values, path: PathSegment[]): void => {
+    if (node.enabled === false) return;
+    if (typeof node.cidr === 'string' && Array.isArray(node.except)) {
+      node.except.forEach((except, index) => {
+        if (typeof except === 'string' && !isStrictSubset(except, node.cidr as string)) {
+          findings.push(shared('ipblock-except', [...path, 'except', index], { path: path.join('.'), index, except, cidr: node.cidr as string }));
+        }
+      });
+    }
+    for (const [key, value] of Object.entries(node)) if (isPlainObject(value)) walk(value, [...path, key]);
+  };
+  walk(values, []);
+  return findings;
+};
+
 /** The VPA admission controller refuses a maxAllowed below minAllowed, resource by resource. */
 export const vpaRange: Rule = (values) => {
   const vpa = get(values, ['app', 'vpa']) as { enabled: boolean; minAllowed?: Values; maxAllowed?: Values } | undefined;
@@ -787,6 +811,7 @@ export const RULES: Rule[] = [
   rolloutCanProgress,
   vpaWithHpa,
   vpaRange,
+  ipBlockExcepts,
   connectionsResolvable,
   credentialsSingleSource,
   externalSecretKeys,
@@ -798,6 +823,16 @@ export const RULES: Rule[] = [
   backupAlertAge,
   alertmanagerNoInlineCredentials,
 ];
+
+/**
+ * The rules a chart's own values get: the umbrella all of them; the logging
+ * chart (installed on its own, never under the umbrella) those of its shape.
+ */
+export function rulesOf(chart: string): Rule[] {
+  if (chart === umbrellaChart) return RULES;
+  if (chart === 'logging') return [ipBlockExcepts];
+  return [];
+}
 
 export function checkRules(values: Values, rules: Rule[] = RULES): Finding[] {
   return rules.flatMap((rule) => rule(values));

@@ -12,7 +12,7 @@ import { formatPath, type Diagnostic, type PathSegment } from './diagnostics.ts'
 import { chartSchema, profileSchema } from './generate.ts';
 import { cacheDir, chartsDir, environments, repoRoot, schemasDir, umbrellaChart, type Environment } from './paths.ts';
 import { cronProblem } from './cron.ts';
-import { checkRules } from './rules.ts';
+import { checkRules, rulesOf, type Rule } from './rules.ts';
 import { loadSchemaSources, type JsonSchema } from './schema-source.ts';
 import { chartDefaults, coalesce, isPlainObject, type Values } from './values.ts';
 import { parseYamlSource, type YamlSource } from './yaml-source.ts';
@@ -112,8 +112,8 @@ function errorPath(error: ErrorObject): PathSegment[] {
 const NOISE = new Set(['if', 'anyOf', 'allOf', 'oneOf', 'propertyNames']);
 
 interface ValidatorParts {
-  /** cross-field rules: the umbrella's values only */
-  rules: boolean;
+  /** cross-field rules of this chart's values (rulesOf) */
+  rules: Rule[];
   checkSchema: ValidateFunction;
   profiles: Map<Environment, { schema: JsonSchema; check: ValidateFunction }>;
   defaults: Values;
@@ -146,7 +146,7 @@ export function createValidator(chart: string = umbrellaChart): Validator {
   const ajv = new Ajv(AJV_OPTIONS);
   const compiled = new Map<Environment, { schema: JsonSchema; check: ValidateFunction }>();
   for (const [env, profile] of Object.entries(profiles)) compiled.set(env as Environment, { schema: profile, check: ajv.compile(profile) });
-  return makeValidator({ checkSchema: ajv.compile(schema), profiles: compiled, defaults, rules: chart === umbrellaChart });
+  return makeValidator({ checkSchema: ajv.compile(schema), profiles: compiled, defaults, rules: rulesOf(chart) });
 }
 
 /** Everything the compiled validator depends on; a change to any of them recompiles it. */
@@ -189,7 +189,7 @@ export async function loadValidator(chart: string = umbrellaChart): Promise<Vali
       const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Omit<ValidatorSources, 'schema'>;
       const profiles = new Map<Environment, { schema: JsonSchema; check: ValidateFunction }>();
       for (const [env, profile] of Object.entries(meta.profiles)) profiles.set(env as Environment, { schema: profile, check: compiled[`profile_${env}`] as ValidateFunction });
-      if (compiled.values) return makeValidator({ checkSchema: compiled.values, profiles, defaults: meta.defaults, rules: chart === umbrellaChart });
+      if (compiled.values) return makeValidator({ checkSchema: compiled.values, profiles, defaults: meta.defaults, rules: rulesOf(chart) });
     } catch {
       // a broken cache entry is rebuilt below
     }
@@ -216,7 +216,7 @@ export async function loadValidator(chart: string = umbrellaChart): Promise<Vali
   write(metaPath, JSON.stringify({ profiles, defaults }));
   const compiledProfiles = new Map<Environment, { schema: JsonSchema; check: ValidateFunction }>();
   for (const [env, profile] of Object.entries(profiles)) compiledProfiles.set(env as Environment, { schema: profile, check: ajv.getSchema(`profile_${env}`) as ValidateFunction });
-  return makeValidator({ checkSchema: ajv.getSchema('values') as ValidateFunction, profiles: compiledProfiles, defaults, rules: chart === umbrellaChart });
+  return makeValidator({ checkSchema: ajv.getSchema('values') as ValidateFunction, profiles: compiledProfiles, defaults, rules: rulesOf(chart) });
 }
 
 function makeValidator({ checkSchema, profiles, defaults, rules }: ValidatorParts): Validator {
@@ -270,8 +270,8 @@ function makeValidator({ checkSchema, profiles, defaults, rules }: ValidatorPart
       }
 
       // Cross-field rules assume schema-valid values.
-      if (rules && schemaErrors.length === 0 && nulls.length === 0) {
-        for (const finding of checkRules(values)) diagnostics.push(at(finding.path, finding.message, `rule/${finding.rule}`));
+      if (rules.length > 0 && schemaErrors.length === 0 && nulls.length === 0) {
+        for (const finding of checkRules(values, rules)) diagnostics.push(at(finding.path, finding.message, `rule/${finding.rule}`));
       }
       return dedupe(diagnostics);
     },
