@@ -20,7 +20,7 @@ export function loadSchemaSources(dir = schemasDir): SchemaSources {
       const rel = sub ? `${sub}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(rel);
       else if (entry.name.endsWith('.schema.yaml')) {
-        documents.set(rel, withGeneratedPatterns(parse(readFileSync(join(dir, rel), 'utf8'))) as JsonSchema);
+        documents.set(rel, withInt32Bounds(withGeneratedPatterns(parse(readFileSync(join(dir, rel), 'utf8')))) as JsonSchema);
       }
     }
   };
@@ -44,6 +44,38 @@ function withGeneratedPatterns(node: unknown): unknown {
     } else {
       out[key] = withGeneratedPatterns(value);
     }
+  }
+  return out;
+}
+
+/** The largest int32: most Kubernetes integers (replicas, probe fields, ports, job limits) are int32, and the API server cannot even decode a larger one. */
+export const INT32_MAX = 2 ** 31 - 1;
+
+/** Kubernetes fields that are int64 (user and group ids, some durations in seconds): no int32 bound. */
+const INT64_FIELDS = new Set(['runAsUser', 'runAsGroup', 'fsGroup', 'activeDeadlineSeconds', 'startingDeadlineSeconds', 'terminationGracePeriodSeconds', 'tolerationSeconds']);
+
+/**
+ * Every integer without its own maximum gets the int32 one (beside its other
+ * keywords, in an allOf, so the message says int32 and not the key's own
+ * x-message), except the int64 fields by name.
+ */
+function withInt32Bounds(node: unknown, name?: string): unknown {
+  if (Array.isArray(node)) return node.map((item) => withInt32Bounds(item));
+  if (node === null || typeof node !== 'object') return node;
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'properties' && value !== null && typeof value === 'object') {
+      out.properties = Object.fromEntries(Object.entries(value).map(([prop, sub]) => [prop, withInt32Bounds(sub, prop)]));
+    } else if (key === '$defs' && value !== null && typeof value === 'object') {
+      out.$defs = Object.fromEntries(Object.entries(value).map(([def, sub]) => [def, withInt32Bounds(sub, def)]));
+    } else {
+      out[key] = withInt32Bounds(value);
+    }
+  }
+  const types = Array.isArray(out.type) ? out.type : [out.type];
+  if (types.includes('integer') && out.maximum === undefined && !(name && INT64_FIELDS.has(name))) {
+    const bound = { maximum: INT32_MAX, 'x-message': `is above ${INT32_MAX}, the largest number this Kubernetes field holds (int32)` };
+    out.allOf = [...((out.allOf as unknown[] | undefined) ?? []), bound];
   }
   return out;
 }

@@ -57,7 +57,7 @@ function policyOf(schema: JsonSchema, schemaPath: string): string | undefined {
   return policy;
 }
 
-const X_MESSAGE_KEYWORDS = new Set(['not', 'const', 'enum', 'minLength', 'maxLength', 'multipleOf', 'minimum', 'maximum', 'pattern']);
+const X_MESSAGE_KEYWORDS = new Set(['not', 'const', 'enum', 'maxItems', 'minLength', 'maxLength', 'multipleOf', 'minimum', 'maximum', 'pattern']);
 
 function describe(error: ErrorObject, value: unknown): string {
   // A rule the schema states with not/const/multipleOf says what it means in x-message.
