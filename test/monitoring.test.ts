@@ -18,6 +18,7 @@ import { findTool } from '../scripts/lib/tools.ts';
 import { byKind, helms } from './helpers/render.ts';
 import { endpointSliceTargets, podRoleTargets, relabel } from './helpers/prometheus.ts';
 import { imageRef } from '../scripts/lib/images.ts';
+import { alertmanagerReferences } from '../scripts/lib/rules.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered objects and configs are untyped YAML */
 
@@ -671,3 +672,50 @@ async function promtoolTestRules(rulesYml: string): Promise<{ code: number; out:
   writeFileSync(join(dir, 'rules.test.yaml'), text);
   return tool(promtool, ['test', 'rules', 'rules.test.yaml'], dir);
 }
+
+// Rule alertmanager-reference against the real amtool: what the validator and
+// the chart refuse, amtool refuses too (the would-be config, built from the
+// values as the template would have written it); what they accept, it accepts.
+describe('Alertmanager routing references: the rule and amtool agree', () => {
+  const base = chartValues.alertmanager.config;
+  const route = (routes: unknown[]) => ({ ...base.route, routes });
+  const cases: { name: string; config: any; amtool: RegExp | null }[] = [
+    { name: 'a child route with an undefined receiver', config: { ...base, route: route([{ matchers: ['severity="critical"'], receiver: 'pager' }]) }, amtool: /undefined receiver "pager"/ },
+    {
+      name: 'a grandchild muted by an undefined time interval',
+      config: { ...base, route: route([{ receiver: 'default', routes: [{ matchers: ['team="shop"'], mute_time_intervals: ['weekends'] }] }]) },
+      amtool: /undefined time interval "weekends"/,
+    },
+    {
+      name: 'an active time interval that is defined, and a second receiver',
+      config: {
+        ...base,
+        route: route([{ matchers: ['severity="critical"'], receiver: 'pager', active_time_intervals: ['office'] }]),
+        receivers: [...base.receivers, { name: 'pager' }],
+        time_intervals: [{ name: 'office', time_intervals: [{ weekdays: ['monday:friday'], times: [{ start_time: '09:00', end_time: '17:00' }] }] }],
+      },
+      amtool: null,
+    },
+  ];
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const dir = scratch('am-ref');
+    writeFileSync(join(dir, 'alertmanager.yml'), dump(c.config));
+    const checked = await tool(amtool, ['check-config', 'alertmanager.yml'], dir);
+    const findings = alertmanagerReferences({ monitoring: { enabled: true, alertmanager: { config: c.config } } });
+    if (c.amtool) {
+      expect(checked.code, checked.out).not.toBe(0);
+      expect(checked.out).toMatch(c.amtool);
+      expect(findings.map((f) => f.rule)).toEqual(['alertmanager-reference']);
+    } else {
+      expect(checked.code, checked.out).toBe(0);
+      expect(findings).toEqual([]);
+      // and the chart renders it
+      const helm = helms[0]!;
+      const valuesFile = join(dir, 'values.yaml');
+      writeFileSync(valuesFile, dump({ alertmanager: { config: c.config } }));
+      const rendered = configMapData(await renderChart(helm, CHART, { valuesFiles: [valuesFile] }), 'shop-alertmanager', 'alertmanager.yml');
+      expect(load(rendered)).toEqual(c.config);
+    }
+  });
+});

@@ -23,6 +23,7 @@ import {
   vpaWithHpa,
   vpaRange,
   ipBlockExcepts,
+  alertmanagerReferences,
   workloadDemands,
   alertmanagerNoInlineCredentials,
   backupAlertAge,
@@ -91,6 +92,7 @@ describe('the shipped values pass every rule', () => {
         vpaWithHpa,
         vpaRange,
         ipBlockExcepts,
+        alertmanagerReferences,
         connectionsResolvable,
         credentialsSingleSource,
         externalSecretKeys,
@@ -101,7 +103,7 @@ describe('the shipped values pass every rule', () => {
         objectstoreConsumers,
       ]),
     );
-    expect(RULES).toHaveLength(22);
+    expect(RULES).toHaveLength(23);
   });
 });
 
@@ -356,6 +358,34 @@ describe('ipBlockExcepts', () => {
 
   it('skips what is switched off (the NetworkPolicy is not rendered)', () => {
     expect(ipBlockExcepts(values({ app: { networkPolicy: { enabled: false, externalEgress: { cidr: '10.0.0.0/8', except: ['192.168.0.0/16'] } } } }))).toEqual([]);
+  });
+});
+
+describe('alertmanagerReferences', () => {
+  const withConfig = (config: Values) => values({ monitoring: { enabled: true, alertmanager: { config } } });
+
+  it('finds undefined receivers and time intervals anywhere in the routing tree, depth first', () => {
+    const config = {
+      route: {
+        receiver: 'default',
+        routes: [
+          { receiver: 'pager', routes: [{ receiver: 'default', mute_time_intervals: ['nights', 'weekends'] }] },
+          { active_time_intervals: ['office'] },
+        ],
+      },
+      receivers: [{ name: 'default' }, { name: 'chat' }],
+      time_intervals: [{ name: 'nights' }],
+    };
+    expect(alertmanagerReferences(withConfig(config)).map((f) => [f.path.join('.'), f.message])).toEqual([
+      ['monitoring.alertmanager.config.route.routes.0.receiver', ruleMessage('alertmanager-reference', { path: 'route.routes[0].receiver', kind: 'receiver', name: 'pager', list: 'receivers', known: 'default, chat' })],
+      ['monitoring.alertmanager.config.route.routes.0.routes.0.mute_time_intervals.1', ruleMessage('alertmanager-reference', { path: 'route.routes[0].routes[0].mute_time_intervals[1]', kind: 'time interval', name: 'weekends', list: 'time_intervals', known: 'nights' })],
+      ['monitoring.alertmanager.config.route.routes.1.active_time_intervals.0', ruleMessage('alertmanager-reference', { path: 'route.routes[1].active_time_intervals[0]', kind: 'time interval', name: 'office', list: 'time_intervals', known: 'nights' })],
+    ]);
+  });
+
+  it('passes the chart default and a disabled monitoring', () => {
+    expect(alertmanagerReferences(values({ monitoring: { enabled: true } }))).toEqual([]);
+    expect(alertmanagerReferences(values({ monitoring: { enabled: false, alertmanager: { config: { route: { receiver: 'nobody' } } } } }))).toEqual([]);
   });
 });
 

@@ -181,6 +181,10 @@ export const RULE_TABLE = {
     twin: 'rule',
     message: 'monitoring.alerts.backup.maxAgeHours {hours} is not above the longest gap between two runs of backup.schedule "{schedule}" (every {gap} minutes at most): TechShopBackupNotSuccessful would fire between healthy backups; raise maxAgeHours above that gap or schedule backups more often',
   },
+  'alertmanager-reference': {
+    twin: 'rule',
+    message: 'monitoring.alertmanager.config.{path} names the {kind} "{name}", which config.{list} does not define: Alertmanager refuses the whole config and never starts; define it there or name one of: {known}',
+  },
   'alertmanager-inline-credential': {
     twin: 'rule',
     message: 'monitoring.alertmanager.config.{path} is an inline credential: use {key}_file with a key of alertmanager.existingSecret (mounted at /etc/alertmanager/secrets); a webhook URL or key in values would end up in a ConfigMap',

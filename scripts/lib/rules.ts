@@ -720,6 +720,39 @@ export const backupAlertAge: Rule = (values) => {
 };
 
 /** Alertmanager receivers take their secrets as files from alertmanager.existingSecret, never inline (monitoring.alertmanagerConfig). */
+/**
+ * Every receiver and time interval the routing tree names (the root and every
+ * child route, depth first) must be defined, or Alertmanager refuses the whole
+ * config (monitoring.checkRoute walks the same tree in the template).
+ */
+export const alertmanagerReferences: Rule = (values) => {
+  const monitoring = enabled(values, 'monitoring');
+  const config = get(monitoring, ['alertmanager', 'config']);
+  if (!monitoring || !isPlainObject(config) || !isPlainObject(config.route)) return [];
+  const namesOf = (list: unknown) => (Array.isArray(list) ? list.filter(isPlainObject).map((item) => String(item.name)) : []);
+  const receivers = namesOf(config.receivers);
+  const intervals = namesOf(config.time_intervals);
+  const base: PathSegment[] = ['monitoring', 'alertmanager', 'config'];
+  const findings: Finding[] = [];
+  const missing = (path: PathSegment[], label: string, name: string, kind: string, list: string, known: string[]) =>
+    findings.push(shared('alertmanager-reference', [...base, ...path], { path: label, kind, name, list, known: known.join(', ') || '(none)' }));
+  const walk = (route: Values, path: PathSegment[], label: string): void => {
+    if (typeof route.receiver === 'string' && !receivers.includes(route.receiver)) missing([...path, 'receiver'], `${label}.receiver`, route.receiver, 'receiver', 'receivers', receivers);
+    for (const key of ['mute_time_intervals', 'active_time_intervals']) {
+      const names = Array.isArray(route[key]) ? (route[key] as unknown[]) : [];
+      names.forEach((name, i) => {
+        if (!intervals.includes(String(name))) missing([...path, key, i], `${label}.${key}[${i}]`, String(name), 'time interval', 'time_intervals', intervals);
+      });
+    }
+    const children = Array.isArray(route.routes) ? route.routes : [];
+    children.forEach((child: unknown, i: number) => {
+      if (isPlainObject(child)) walk(child, [...path, 'routes', i], `${label}.routes[${i}]`);
+    });
+  };
+  walk(config.route, ['route'], 'route');
+  return findings;
+};
+
 export const alertmanagerNoInlineCredentials: Rule = (values) => {
   const monitoring = enabled(values, 'monitoring');
   const config = get(monitoring, ['alertmanager', 'config']);
@@ -821,6 +854,7 @@ export const RULES: Rule[] = [
   mongodbCacheFits,
   prometheusRetentionFits,
   backupAlertAge,
+  alertmanagerReferences,
   alertmanagerNoInlineCredentials,
 ];
 

@@ -109,7 +109,41 @@ secret a receiver needs comes from alertmanager.existingSecret as a file
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- $names := dict "receivers" list "time_intervals" list -}}
+{{- range $list := list "receivers" "time_intervals" -}}
+{{- range $item := (index $config $list | default list) -}}
+{{- $_ := set $names $list (append (index $names $list) (toString $item.name)) -}}
+{{- end -}}
+{{- end -}}
+{{- include "monitoring.checkRoute" (dict "route" $config.route "path" "route" "names" $names) -}}
 {{- toYaml $config -}}
+{{- end -}}
+
+{{/*
+Every receiver and time interval a route names, in the whole tree (depth
+first), must be defined: Alertmanager refuses the config otherwise (rule
+alertmanager-reference; the validator's twin is alertmanagerReferences).
+*/}}
+{{- define "monitoring.checkRoute" -}}
+{{- $ctx := . -}}
+{{- $known := dict "receiver" (dict "list" "receivers" "names" (index .names "receivers")) "time interval" (dict "list" "time_intervals" "names" (index .names "time_intervals")) -}}
+{{- with .route.receiver -}}
+{{- if not (has (toString .) $known.receiver.names) -}}
+{{- include "common.rules.fail" (dict "rule" "alertmanager-reference" "args" (dict "path" (printf "%s.receiver" $ctx.path) "kind" "receiver" "name" (toString .) "list" "receivers" "known" (join ", " $known.receiver.names | default "(none)"))) -}}
+{{- end -}}
+{{- end -}}
+{{- range $key := list "mute_time_intervals" "active_time_intervals" -}}
+{{- range $i, $name := (index $ctx.route $key | default list) -}}
+{{- if not (has (toString $name) (index $known "time interval").names) -}}
+{{- include "common.rules.fail" (dict "rule" "alertmanager-reference" "args" (dict "path" (printf "%s.%s[%d]" $ctx.path $key $i) "kind" "time interval" "name" (toString $name) "list" "time_intervals" "known" (join ", " (index $known "time interval").names | default "(none)"))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $child := (.route.routes | default list) -}}
+{{- if kindIs "map" $child -}}
+{{- include "monitoring.checkRoute" (dict "route" $child "path" (printf "%s.routes[%d]" $ctx.path $i) "names" $ctx.names) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "monitoring.refuseInline" -}}
