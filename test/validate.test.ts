@@ -158,6 +158,8 @@ describe('bad values corpus', () => {
       { rule: 'profile/prod', line: 90, column: 3, path: 'backup.storage.existingSecret' },
       { rule: 'profile/prod', line: 94, column: 5, path: 'backup.retention.remoteDays' },
       { rule: 'profile/prod', line: 91, column: 5, path: 'backup.storage.objectstore' },
+      // MinIO takes no server-side encryption without a KMS: prod's external S3 must encrypt
+      { rule: 'profile/prod', line: 90, column: 3, path: 'backup.storage.serverSideEncryption.type' },
       { rule: 'profile/prod', line: 71, column: 1, path: 'monitoring.kubeStateMetrics.enabled' },
       { rule: 'profile/prod', line: 26, column: 5, path: 'app.autoscaling.minReplicas' },
       // staging's in-cluster Jaeger, and no external backend
