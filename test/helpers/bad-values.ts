@@ -53,6 +53,7 @@ export const CLASS_CASES: Case[] = [
   { fixture: "values-dev.pod-label-value-64.yaml", expected: [e("schema/maxLength", 7, 5, "app.podLabels.team", "is not a label value - at most 63 letters, digits, \"-\", \"_\" or \".\", starting and ending")] },
   { fixture: "values-dev.pod-label-value-space.yaml", expected: [e("schema/pattern", 7, 5, "app.podLabels.team", "is not a label value - at most 63 letters, digits, \"-\", \"_\" or \".\", starting and ending")] },
   { fixture: "values-dev.sa-annotation-key.yaml", expected: [e("schema/pattern", 8, 7, "app.serviceAccount.annotations[\"iam role\"]", "key name \"iam role\" is not a label or annotation key - an optional DNS-subdomain prefix")] },
+  { fixture: "values-dev.dashboard-label-value.yaml", expected: [e("schema/pattern", 9, 7, "monitoring.dashboards.sidecarLabel.value", "is not a label value - at most 63 letters, digits", "(got \"not valid!\")")] },
   { fixture: "values-dev.selector-label-value.yaml", expected: [e("schema/pattern", 8, 7, "monitoring.operator.selectorLabels.release", "is not a label value - at most 63 letters, digits, \"-\", \"_\" or \".\", starting and ending")] },
   // Kubernetes syntax: storageClassName in every chart
   { fixture: "values-dev.extra-env-reserved.yaml", expected: [e("schema/not", 9, 5, "app.extraEnv.NODE_ENV", "key name \"NODE_ENV\" is set by the chart itself", "use its own key (app.nodeEnv")] },
