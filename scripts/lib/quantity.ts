@@ -19,6 +19,11 @@ export function parseMemory(quantity: string | number): number {
   return Math.round(Number(match[1]) * factor);
 }
 
+/** A container resource amount as a number: CPU in millicores, memory in bytes (common.quantity.amount in the templates). */
+export function parseAmount(resource: 'cpu' | 'memory', quantity: string | number): number {
+  return resource === 'cpu' ? parseCpu(quantity) : parseMemory(quantity);
+}
+
 export function formatCpu(millicores: number): string {
   return millicores % 1000 === 0 ? String(millicores / 1000) : `${millicores}m`;
 }

@@ -1,7 +1,7 @@
 // Cross-field rules JSON Schema cannot say, over the coalesced umbrella values.
 // Each rule is a pure function: values in, findings (key path + message) out.
 import type { PathSegment } from './diagnostics.ts';
-import { formatCpu, formatMemory, parseCpu, parseMemory, resolveSurge } from './quantity.ts';
+import { formatCpu, formatMemory, parseAmount, parseCpu, parseMemory, resolveSurge } from './quantity.ts';
 import { isStrictSubset } from './cidr.ts';
 import { umbrellaChart } from './paths.ts';
 import { longestGapMinutes, parseCron } from './cron.ts';
@@ -439,8 +439,7 @@ export const vpaRange: Rule = (values) => {
     const min = vpa.minAllowed[resource] as string | number | undefined;
     const max = vpa.maxAllowed[resource] as string | number | undefined;
     if (min === undefined || max === undefined) continue;
-    const read = resource === 'cpu' ? parseCpu : parseMemory;
-    if (read(max) < read(min)) findings.push(shared('vpa-range', ['app', 'vpa', 'maxAllowed', resource], { resource, max, min }));
+    if (parseAmount(resource, max) < parseAmount(resource, min)) findings.push(shared('vpa-range', ['app', 'vpa', 'maxAllowed', resource], { resource, max, min }));
   }
   return findings;
 };
@@ -471,16 +470,14 @@ export const limitRangeFits: Rule = (values) => {
       const value = amounts[lower]?.[resource];
       const bound = amounts[upper]?.[resource];
       if (value === undefined || bound === undefined) continue;
-      const read = resource === 'cpu' ? parseCpu : parseMemory;
-      if (read(value) > read(bound)) findings.push(shared('limit-range-order', ['limitRange', lower, resource], { lower, upper, resource, value, bound }));
+      if (parseAmount(resource, value) > parseAmount(resource, bound)) findings.push(shared('limit-range-order', ['limitRange', lower, resource], { lower, upper, resource, value, bound }));
     }
   }
   for (const { path, pair } of resourcePairs(values)) {
     for (const resource of ['cpu', 'memory'] as const) {
       const limit = pair.limits[resource] as string | number | undefined;
       if (limit === undefined) continue;
-      const read = resource === 'cpu' ? parseCpu : parseMemory;
-      if (read(limit) > read(range.max[resource])) {
+      if (parseAmount(resource, limit) > parseAmount(resource, range.max[resource])) {
         findings.push(shared('limit-range', [...path, 'limits', resource], { path: path.join('.'), resource, limit, max: range.max[resource] }));
       }
     }
@@ -562,8 +559,7 @@ export const requestsWithinLimits: Rule = (values) => {
       const request = pair.requests[resource] as string | number | undefined;
       const limit = pair.limits[resource] as string | number | undefined;
       if (request === undefined || limit === undefined) continue;
-      const read = resource === 'cpu' ? parseCpu : parseMemory;
-      if (read(request) > read(limit)) {
+      if (parseAmount(resource, request) > parseAmount(resource, limit)) {
         findings.push(shared('request-limit', [...path, 'requests', resource], { path: path.join('.'), resource, request, limit }));
       }
     }

@@ -17,6 +17,11 @@ here as scripts/lib/quantity.ts and scripts/lib/cron.ts read them.
 {{- end -}}
 {{- end -}}
 
+{{/* A container resource amount as a number: CPU in millicores, memory in bytes (parseAmount in scripts/lib/quantity.ts). Usage: {{ include "common.quantity.amount" (dict "resource" "cpu" "value" "250m") }} */}}
+{{- define "common.quantity.amount" -}}
+{{- include (ternary "common.quantity.millicores" "common.quantity.bytes" (eq .resource "cpu")) .value -}}
+{{- end -}}
+
 {{/*
 common.rules.requestsWithinLimits: every requests/limits pair anywhere in a
 chart's values (every container of every component): a request above its
@@ -31,10 +36,9 @@ Usage: {{ include "common.rules.requestsWithinLimits" (dict "node" .Values "path
 {{- if and (kindIs "map" $value.requests) (kindIs "map" $value.limits) -}}
 {{- range $resource := list "cpu" "memory" -}}
 {{- if and (hasKey $value.requests $resource) (hasKey $value.limits $resource) -}}
-{{- $read := ternary "common.quantity.millicores" "common.quantity.bytes" (eq $resource "cpu") -}}
 {{- $request := index $value.requests $resource -}}
 {{- $limit := index $value.limits $resource -}}
-{{- if gt (include $read $request | float64) (include $read $limit | float64) -}}
+{{- if gt (include "common.quantity.amount" (dict "resource" $resource "value" $request) | float64) (include "common.quantity.amount" (dict "resource" $resource "value" $limit) | float64) -}}
 {{- include "common.rules.fail" (dict "rule" "request-limit" "args" (dict "path" $here "resource" $resource "request" $request "limit" $limit)) -}}
 {{- end -}}
 {{- end -}}
@@ -60,10 +64,9 @@ Usage: {{ include "common.rules.withinLimitRange" (dict "node" .Values.redis "pa
 {{- if and (kindIs "map" $value.requests) (kindIs "map" $value.limits) -}}
 {{- range $resource := list "cpu" "memory" -}}
 {{- if hasKey $value.limits $resource -}}
-{{- $read := ternary "common.quantity.millicores" "common.quantity.bytes" (eq $resource "cpu") -}}
 {{- $limit := index $value.limits $resource -}}
 {{- $max := index $ctx.max $resource -}}
-{{- if gt (include $read $limit | float64) (include $read $max | float64) -}}
+{{- if gt (include "common.quantity.amount" (dict "resource" $resource "value" $limit) | float64) (include "common.quantity.amount" (dict "resource" $resource "value" $max) | float64) -}}
 {{- include "common.rules.fail" (dict "rule" "limit-range" "args" (dict "path" $here "resource" $resource "limit" $limit "max" $max)) -}}
 {{- end -}}
 {{- end -}}

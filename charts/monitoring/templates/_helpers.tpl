@@ -126,16 +126,17 @@ alertmanager-reference; the validator's twin is alertmanagerReferences).
 */}}
 {{- define "monitoring.checkRoute" -}}
 {{- $ctx := . -}}
-{{- $known := dict "receiver" (dict "list" "receivers" "names" (index .names "receivers")) "time interval" (dict "list" "time_intervals" "names" (index .names "time_intervals")) -}}
+{{- $receivers := .names.receivers -}}
+{{- $intervals := index .names "time_intervals" -}}
 {{- with .route.receiver -}}
-{{- if not (has (toString .) $known.receiver.names) -}}
-{{- include "common.rules.fail" (dict "rule" "alertmanager-reference" "args" (dict "path" (printf "%s.receiver" $ctx.path) "kind" "receiver" "name" (toString .) "list" "receivers" "known" (join ", " $known.receiver.names | default "(none)"))) -}}
+{{- if not (has (toString .) $receivers) -}}
+{{- include "common.rules.fail" (dict "rule" "alertmanager-reference" "args" (dict "path" (printf "%s.receiver" $ctx.path) "kind" "receiver" "name" (toString .) "list" "receivers" "known" (join ", " $receivers | default "(none)"))) -}}
 {{- end -}}
 {{- end -}}
 {{- range $key := list "mute_time_intervals" "active_time_intervals" -}}
 {{- range $i, $name := (index $ctx.route $key | default list) -}}
-{{- if not (has (toString $name) (index $known "time interval").names) -}}
-{{- include "common.rules.fail" (dict "rule" "alertmanager-reference" "args" (dict "path" (printf "%s.%s[%d]" $ctx.path $key $i) "kind" "time interval" "name" (toString $name) "list" "time_intervals" "known" (join ", " (index $known "time interval").names | default "(none)"))) -}}
+{{- if not (has (toString $name) $intervals) -}}
+{{- include "common.rules.fail" (dict "rule" "alertmanager-reference" "args" (dict "path" (printf "%s.%s[%d]" $ctx.path $key $i) "kind" "time interval" "name" (toString $name) "list" "time_intervals" "known" (join ", " $intervals | default "(none)"))) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
