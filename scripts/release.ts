@@ -10,7 +10,7 @@
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveHelm } from './lib/helm.ts';
-import { distDir } from './lib/paths.ts';
+import { distDir, repoRoot } from './lib/paths.ts';
 import { runIfMain, type Stage } from './lib/stage.ts';
 import {
   applyOciPlan,
@@ -19,6 +19,8 @@ import {
   packagedCharts,
   planOciPublish,
   planRepoPublish,
+  publishRepoMetadata,
+  REPO_METADATA_FILE,
   verifySignatures,
   type OciOptions,
 } from './lib/release.ts';
@@ -59,6 +61,7 @@ async function release(argv: string[], log: (line: string) => void): Promise<voi
     const target = shown(repoPlan.repoDir);
     for (const c of repoPlan.add) log(`${c.name}  ${c.version}  ${target}  published  ${c.contentDigest}`);
     for (const c of repoPlan.unchanged) log(`${c.name}  ${c.version}  ${target}  unchanged  ${c.contentDigest}`);
+    if (publishRepoMetadata(join(repoRoot, REPO_METADATA_FILE), repoPlan.repoDir)) log(`${REPO_METADATA_FILE}  ${target}  published`);
   }
   if (ociPlan && oci) {
     await applyOciPlan(ociPlan, oci);

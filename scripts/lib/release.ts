@@ -211,6 +211,24 @@ export function applyRepoPlan(plan: RepoPlan, options: { baseUrl?: string; now?:
   writeAtomically(join(plan.repoDir, INDEX_FILE), renderIndex(mergeIndex(readRepoIndex(plan.repoDir), entries, now)));
 }
 
+/** The repository's Artifact Hub metadata, beside index.yaml. */
+export const REPO_METADATA_FILE = 'artifacthub-repo.yml';
+
+/**
+ * Copies artifacthub-repo.yml into the repository directory when its content
+ * differs from the published one (Artifact Hub reads it from the repository's
+ * root URL); true when it wrote.
+ */
+export function publishRepoMetadata(metadataFile: string, repoDir: string): boolean {
+  const target = join(repoDir, REPO_METADATA_FILE);
+  if (existsSync(target) && readFileSync(target, 'utf8') === readFileSync(metadataFile, 'utf8')) return false;
+  mkdirSync(repoDir, { recursive: true });
+  const temp = join(repoDir, `.${REPO_METADATA_FILE}.${process.pid}.tmp`);
+  copyFileSync(metadataFile, temp);
+  renameSync(temp, target);
+  return true;
+}
+
 export function publishToRepo(charts: readonly ChartToPublish[], repoDir: string, options: { baseUrl?: string; now?: Date } = {}): RepoPlan {
   const plan = planRepoPublish(charts, repoDir);
   applyRepoPlan(plan, options);
