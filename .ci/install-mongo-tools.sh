@@ -16,7 +16,7 @@
 # The Percona mongodb_exporter cannot be installed here at all: the module proxy
 # refuses github.com/percona/mongodb_exporter, and Debian's
 # prometheus-mongodb-exporter is a 2018 program with other flags and metric
-# names. See README "What is proven on real programs".
+# names. See README "CI and tools" (what is proven on real programs).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,4 +1,4 @@
-// Checks of what the charts render (DESIGN "checks" 3): strict Kubernetes
+// Checks of what the charts render (the lint stage, README "lint"): strict Kubernetes
 // schemas for the oldest and newest supported versions (kubeconform),
 // kube-score, checkov, and our Pod Security / NetworkPolicy checks.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

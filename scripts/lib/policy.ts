@@ -1,4 +1,4 @@
-// Pure policy checks over rendered objects (DESIGN.md, "Checks", item 3):
+// Pure policy checks over rendered objects (the lint stage, README "lint"):
 // Pod Security Standards "restricted" (which includes "baseline") plus our
 // house rules, and NetworkPolicy coverage of every pod template.
 //

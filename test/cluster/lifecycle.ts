@@ -26,7 +26,7 @@ const RELEASE = 'shop';
 /** Secrets the environment takes from the user (README); dev generates all of its own. */
 const NEEDS_EXISTING_SECRETS: Record<Environment, boolean> = { dev: false, staging: true, prod: true };
 
-/** What `helm uninstall` leaves by design (README "Uninstalling"): retained StatefulSet claims, kept PVCs. */
+/** What `helm uninstall` leaves by design (README "Installing into a cluster"): retained StatefulSet claims, kept PVCs. */
 export function expectedLeftovers(objects: K8sObject[]): string[] {
   const left: string[] = [];
   for (const object of objects) {
