@@ -87,3 +87,11 @@ describe('content-addressed cache', () => {
     expect(refused.stderr).toMatch(/masters/);
   });
 });
+
+describe('content-addressed render of a missing values file', () => {
+  it('leaves the error to helm', async () => {
+    const result = await cachedTemplate(helms[0]!, 'redis', { valuesFiles: [join(dir, 'no-such-values.yaml')] });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/no-such-values\.yaml/);
+  });
+});

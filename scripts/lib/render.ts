@@ -58,11 +58,17 @@ export function cachedTemplate(helm: HelmBinary, chart: string, options: RenderO
   const args = templateArgs(chart, options);
   const dir = chartDir(chart);
   const files = new Set(options.valuesFiles ?? []);
-  const key = {
-    what: 'helm template v1',
-    helm: helmIdentity(helm),
-    args: args.map((arg) => (arg === dir ? `chart:${treeHash(dir)}` : files.has(arg) ? `file:${fileHash(arg)}` : arg)),
-  };
+  let key: unknown;
+  try {
+    key = {
+      what: 'helm template v1',
+      helm: helmIdentity(helm),
+      args: args.map((arg) => (arg === dir ? `chart:${treeHash(dir)}` : files.has(arg) ? `file:${fileHash(arg)}` : arg)),
+    };
+  } catch {
+    // something to hash is missing (a values file that does not exist): helm says so in its own words
+    return run(helm.path, args);
+  }
   return renders.get(key, () => run(helm.path, args), (result) => result.code === 0 || result.stderr.length > 0);
 }
 
