@@ -24,6 +24,8 @@ import {
   certificateExtensions,
   clusterLayout,
   componentCommands,
+  ETCD_CA,
+  etcdClientTls,
   defaultStorageClass,
   fakeNodes,
   isReleasedVolume,
@@ -221,6 +223,20 @@ describe('local cluster', () => {
     expect(apiserver).toContain('--authorization-mode=Node,RBAC');
     const manager = commands.find((c) => c.component === 'kube-controller-manager')?.args ?? [];
     expect(manager).toContain('--controllers=*,-node-lifecycle-controller');
+  });
+
+  it('runs etcd with TLS and client certificates of its own CA, which only the API server holds', () => {
+    const etcd = commands.find((c) => c.component === 'etcd')?.args ?? [];
+    for (const flag of ['--listen-client-urls', '--advertise-client-urls', '--listen-peer-urls', '--initial-advertise-peer-urls']) {
+      expect(etcd.find((a) => a.startsWith(`${flag}=`)), flag).toMatch(/=https:\/\/127\.0\.0\.1:\d+$/);
+    }
+    expect(etcd).toEqual(expect.arrayContaining(['--client-cert-auth=true', '--peer-client-cert-auth=true', `--trusted-ca-file=${layout.pkiDir}/etcd-ca.crt`, `--peer-trusted-ca-file=${layout.pkiDir}/etcd-ca.crt`]));
+    const apiserver = commands.find((c) => c.component === 'kube-apiserver')?.args ?? [];
+    expect(apiserver).toEqual(expect.arrayContaining(['--etcd-servers=https://127.0.0.1:1', `--etcd-cafile=${layout.pkiDir}/etcd-ca.crt`, `--etcd-certfile=${layout.pkiDir}/apiserver-etcd-client.crt`, `--etcd-keyfile=${layout.pkiDir}/apiserver-etcd-client.key`]));
+    const signedByEtcdCa = CERTIFICATES.filter((c) => c.ca === ETCD_CA).map((c) => c.name);
+    expect(signedByEtcdCa.sort()).toEqual(['apiserver-etcd-client', 'etcd-peer', 'etcd-server']);
+    expect(certificateExtensions(CERTIFICATES.find((c) => c.name === 'etcd-peer')!)).toContain('extendedKeyUsage=serverAuth,clientAuth');
+    expect(etcdClientTls(layout)).toEqual({ ca: `${layout.pkiDir}/etcd-ca.crt`, cert: `${layout.pkiDir}/apiserver-etcd-client.crt`, key: `${layout.pkiDir}/apiserver-etcd-client.key` });
   });
 
   it('gives the API server certificate its loopback and service names, clients their groups', () => {
