@@ -85,8 +85,11 @@ export interface CertificateSpec {
   commonName: string;
   organization?: string;
   altNames?: string[];
-  /** peer: both ends of a TLS connection (etcd members dial each other) */
-  usage: 'server' | 'client' | 'peer';
+  /**
+   * server-and-client: both ends of a TLS connection. etcd members dial each
+   * other, and etcd's own gRPC gateway dials its client port with the serving certificate.
+   */
+  usage: 'server' | 'client' | 'server-and-client';
   /** The CA that signs it (file stem in the pki directory): the cluster CA unless named. */
   ca?: string;
 }
@@ -127,8 +130,8 @@ export const CERTIFICATES: CertificateSpec[] = [
   { name: 'controller-manager', commonName: 'system:kube-controller-manager', usage: 'client' },
   { name: 'scheduler', commonName: 'system:kube-scheduler', usage: 'client' },
   // etcd serves TLS on loopback and asks every client for a certificate of its own CA.
-  { name: 'etcd-server', commonName: 'techshop-local-etcd', altNames: ['IP:127.0.0.1', 'DNS:localhost'], usage: 'server', ca: ETCD_CA },
-  { name: 'etcd-peer', commonName: 'techshop-local-etcd', altNames: ['IP:127.0.0.1', 'DNS:localhost'], usage: 'peer', ca: ETCD_CA },
+  { name: 'etcd-server', commonName: 'techshop-local-etcd', altNames: ['IP:127.0.0.1', 'DNS:localhost'], usage: 'server-and-client', ca: ETCD_CA },
+  { name: 'etcd-peer', commonName: 'techshop-local-etcd', altNames: ['IP:127.0.0.1', 'DNS:localhost'], usage: 'server-and-client', ca: ETCD_CA },
   { name: 'apiserver-etcd-client', commonName: 'kube-apiserver-etcd-client', usage: 'client', ca: ETCD_CA },
 ];
 
@@ -143,7 +146,7 @@ export function certificateExtensions(spec: CertificateSpec): string {
   const lines = [
     'basicConstraints=critical,CA:FALSE',
     'keyUsage=critical,digitalSignature,keyEncipherment',
-    `extendedKeyUsage=${{ server: 'serverAuth', client: 'clientAuth', peer: 'serverAuth,clientAuth' }[spec.usage]}`,
+    `extendedKeyUsage=${{ server: 'serverAuth', client: 'clientAuth', 'server-and-client': 'serverAuth,clientAuth' }[spec.usage]}`,
   ];
   if (spec.altNames?.length) lines.push(`subjectAltName=${spec.altNames.join(',')}`);
   return `${lines.join('\n')}\n`;
