@@ -4,7 +4,7 @@
 // own under .cache/pip-lock). Pins already in a lock stay; `-- --upgrade` re-resolves.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cacheDir, repoRoot } from './lib/paths.ts';
 import { LOCK_COMMAND, LOCK_PYTHON, PIP_LOCKS, PIP_TOOLS_VERSION, lockFile, lockInput, lockProblems } from './lib/pip-lock.ts';
@@ -35,7 +35,8 @@ export const pipLockStage: Stage = async ({ argv, log }) => {
       [
         '--quiet', '--generate-hashes', '--allow-unsafe', '--strip-extras', '--no-emit-index-url', '--no-emit-find-links', '--no-emit-trusted-host',
         ...(values.upgrade ? ['--upgrade'] : []),
-        '--output-file', lockFile(name), lockInput(name),
+        // relative paths: pip-compile writes the input's path into the lock ("via -r …")
+        '--output-file', relative(repoRoot, lockFile(name)), relative(repoRoot, lockInput(name)),
       ],
       // only PyPI: no local wheel directory a machine's pip configuration may add
       { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, CUSTOM_COMPILE_COMMAND: LOCK_COMMAND, PIP_FIND_LINKS: '', PIP_CONFIG_FILE: '/dev/null' } },

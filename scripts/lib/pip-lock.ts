@@ -67,6 +67,7 @@ export function lockProblems(name: string, root = repoRoot): string[] {
     return [`${file}: missing; run \`${LOCK_COMMAND}\``];
   }
   if (!text.includes(LOCK_COMMAND)) problems.push(`${file}: not written by \`${LOCK_COMMAND}\``);
+  if (/^\s*#.*-r \//m.test(text)) problems.push(`${file}: names its input by a machine's absolute path`);
   const locked = parseRequirements(text);
   for (const requirement of locked) {
     if (!requirement.version) problems.push(`${file}:${requirement.line}: ${requirement.name} is not pinned (==)`);
