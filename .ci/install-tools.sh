@@ -8,9 +8,11 @@
 #                                  validate, lint, package and release run
 #     apt      python3-venv when missing
 #     Go       ct, kubeconform, actionlint, kube-score (versions pinned in tools/go.mod)
-#     PyPI     yamllint, yamale (pinned below) in a venv under .cache/tools/venv;
-#              checkov (pinned below, the lint stage's scanner) in its own venv
-#              under .cache/checkov/venv (its many dependencies stay apart from ct's)
+#     PyPI     yamllint, yamale (tools/requirements-lint.txt) in a venv under .cache/tools/venv;
+#              checkov (tools/requirements-checkov.txt, the lint stage's scanner) in its own
+#              venv under .cache/checkov/venv (its many dependencies stay apart from ct's);
+#              every file hash-checked (pip --require-hashes, wheels only, no unlocked
+#              dependency): the locks are written by `npm run pip-lock`
 #     schemas  strict standalone Kubernetes JSON schemas for kubeconform, generated
 #              from the k8s.io/kubernetes module's OpenAPI document into
 #              .cache/kube-schemas/v<version>-standalone-strict/
@@ -44,8 +46,9 @@ esac
 # (install-mongo-tools.sh's libraries and redis_exporter too, so no two apt-gets run at once)
 TEST_APT_PACKAGES=(prometheus prometheus-alertmanager redis-server docker-registry gnupg awscli shellcheck
   libcurl4 libssl3 liblzma5 prometheus-redis-exporter busybox-static)
-PIP_PACKAGES=(yamllint==1.37.1 yamale==6.0.0)
-CHECKOV_VERSION=3.3.30
+# PyPI tools: versions in tools/requirements-*.in, every file's hash in the lock next to it
+LINT_LOCK="$TOOLS_MOD/requirements-lint.txt"
+CHECKOV_LOCK="$TOOLS_MOD/requirements-checkov.txt"
 CHECKOV_VENV="$CACHE/checkov/venv"
 # Oldest and newest supported Kubernetes versions: tools/kubernetes-versions (shared with the lint stage).
 mapfile -t KUBE_VERSIONS < <(grep -v '^#' "$TOOLS_MOD/kubernetes-versions" | grep .)
@@ -150,6 +153,20 @@ venv_usable() {
   [[ -x ${interpreter%% *} ]]
 }
 
+# pip_install_locked VENV LOCK: installs exactly the lock's files, each checked against its
+# hashes (wheels only: an sdist's build dependencies would come unhashed); the lock's own
+# hash stamps the venv, so a changed lock reinstalls.
+pip_install_locked() {
+  local venv=$1 lock=$2 stamp want
+  stamp="$venv/.lock-sha256"
+  want=$(sha256sum "$lock" | cut -d' ' -f1)
+  [[ -f $stamp && "$(<"$stamp")" == "$want" ]] && return 0
+  log "pip: installing ${lock#"$REPO"/} (--require-hashes)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --require-hashes --no-deps --only-binary=:all: -r "$lock"
+  printf '%s\n' "$want" >"$stamp"
+}
+
 install_pip_tools() {
   command -v python3 >/dev/null || die "python3 is required"
   if ! venv_usable "$VENV" yamllint; then
@@ -157,32 +174,18 @@ install_pip_tools() {
     rm -rf "$VENV"
     python3 -m venv "$VENV"
   fi
-  # Exit 0 only when every pin is already satisfied.
-  if ! "$VENV/bin/python" - "${PIP_PACKAGES[@]}" <<'PY' 2>/dev/null; then
-import importlib.metadata as m, sys
-for pin in sys.argv[1:]:
-    name, version = pin.split("==")
-    if m.version(name) != version:
-        sys.exit(1)
-PY
-    log "pip: installing ${PIP_PACKAGES[*]}"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PIP_PACKAGES[@]}"
-  fi
+  pip_install_locked "$VENV" "$LINT_LOCK"
   ln -sfn "$VENV/bin/yamllint" "$BIN/yamllint"
   ln -sfn "$VENV/bin/yamale" "$BIN/yamale"
 }
 
 # checkov: the lint stage's security scanner (scripts/lib/kube-checks.ts).
 install_checkov() {
-  if ! venv_usable "$CHECKOV_VENV" checkov || [[ "$(tool_version checkov)" != "$CHECKOV_VERSION" ]]; then
-    if ! venv_usable "$CHECKOV_VENV" checkov; then
-      rm -rf "$CHECKOV_VENV"
-      python3 -m venv "$CHECKOV_VENV"
-    fi
-    log "pip: installing checkov==$CHECKOV_VERSION"
-    "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
-    log "pip: checkov $(tool_version checkov) installed"
+  if ! venv_usable "$CHECKOV_VENV" checkov; then
+    rm -rf "$CHECKOV_VENV"
+    python3 -m venv "$CHECKOV_VENV"
   fi
+  pip_install_locked "$CHECKOV_VENV" "$CHECKOV_LOCK"
   ln -sfn "$CHECKOV_VENV/bin/checkov" "$BIN/checkov"
 }
 

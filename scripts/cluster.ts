@@ -19,7 +19,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
+  CERTIFICATE_AUTHORITIES,
   CERTIFICATES,
+  etcdClientTls,
   type CertificateSpec,
   COMPONENTS,
   certificateExtensions,
@@ -125,15 +127,18 @@ function openssl(args: string[]): void {
 
 function writeCertificates(layout: ClusterLayout, extra: CertificateSpec[] = []): void {
   const pki = (file: string) => join(layout.pkiDir, file);
-  mkdirSync(layout.pkiDir, { recursive: true });
+  mkdirSync(layout.pkiDir, { recursive: true, mode: 0o700 });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', pki('ca.key'), '-out', pki('ca.crt'), '-days', '3650', '-subj', '/CN=techshop-local-ca']);
+  for (const ca of CERTIFICATE_AUTHORITIES) {
+    openssl(['req', '-x509', ...ec, '-keyout', pki(`${ca.name}.key`), '-out', pki(`${ca.name}.crt`), '-days', '3650', '-subj', `/CN=${ca.commonName}`]);
+  }
   for (const spec of [...CERTIFICATES, ...extra]) {
     const ext = pki(`${spec.name}.ext`);
+    const ca = spec.ca ?? 'ca';
     writeFileSync(ext, certificateExtensions(spec));
     openssl(['req', '-new', ...ec, '-keyout', pki(`${spec.name}.key`), '-out', pki(`${spec.name}.csr`), '-subj', certificateSubject(spec)]);
     openssl([
-      'x509', '-req', '-in', pki(`${spec.name}.csr`), '-CA', pki('ca.crt'), '-CAkey', pki('ca.key'), '-CAcreateserial',
+      'x509', '-req', '-in', pki(`${spec.name}.csr`), '-CA', pki(`${ca}.crt`), '-CAkey', pki(`${ca}.key`), '-CAcreateserial',
       '-out', pki(`${spec.name}.crt`), '-days', '825', '-extfile', ext,
     ]);
   }
@@ -220,11 +225,15 @@ async function stopProcess(record: ProcessRecord, graceMs = 10_000): Promise<voi
   while (isOurProcess(record)) await sleep(50);
 }
 
-function probeHttp(url: string): Promise<number> {
+function probeHttp(url: string, tls?: { ca: string; cert: string; key: string }): Promise<number> {
   return new Promise((resolve) => {
     const getter = url.startsWith('https:') ? httpsGet : httpGet;
-    // Our own loopback components' self-signed serving certificates: health only, no credentials sent.
-    const req = getter(url, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+    // Our own loopback components' self-signed serving certificates: health only, no credentials
+    // sent, except to etcd, which answers only a client with a certificate of its CA (and is verified).
+    const options = tls
+      ? { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key), timeout: 2_000 }
+      : { rejectUnauthorized: false, timeout: 2_000 };
+    const req = getter(url, options, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
@@ -254,7 +263,7 @@ async function waitFor(
 function healthUrl(component: string, ports: ClusterPorts): string | undefined {
   switch (component) {
     case 'etcd':
-      return `http://127.0.0.1:${ports.etcdClient}/health`;
+      return `https://127.0.0.1:${ports.etcdClient}/health`;
     case 'kube-controller-manager':
       return `https://127.0.0.1:${ports.controllerManager}/healthz`;
     case 'kube-scheduler':
@@ -374,7 +383,8 @@ export async function clusterUp(layout: ClusterLayout, log: (line: string) => vo
         await waitFor(`kube-proxy ${url}`, record, async () => (await probeHttp(url)) === 200, 60_000);
       } else {
         const url = healthUrl(command.component, ports);
-        if (url) await waitFor(`${command.component} ${url}`, record, async () => (await probeHttp(url)) === 200, 60_000);
+        const tls = command.component === 'etcd' ? etcdClientTls(layout) : undefined;
+        if (url) await waitFor(`${command.component} ${url}`, record, async () => (await probeHttp(url, tls)) === 200, 60_000);
       }
       log(`cluster: ${command.component} up (pid ${record.pid})`);
     }

@@ -5,15 +5,31 @@
 // validate → render against the live cluster → show what changes (server-side
 // dry run, per object) → helm upgrade --install, rolled back on failure, --wait
 // → helm test → one line of outcome.
-// Refuses: invalid values; a kube context pointing at another cluster than
-// global.deploy.cluster names; prod from a tree with uncommitted changes or
-// with unpinned images.
+// Refuses: invalid values; a staging or prod deploy whose values pin no cluster
+// identity (global.deploy.cluster: API server URL and CA fingerprint); a kube
+// context whose server or CA is not the pinned one, or is another environment's;
+// prod from a tree with uncommitted changes, with a values file that is not
+// committed in this repository, or with unpinned images.
+//   npm run deploy -- --env <env> --print-cluster-identity [--kube-context C]
+// prints the identity of the context's cluster, for global.deploy.cluster.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { clusterMismatch, dirtyPaths, formatChanges, objectKey, summarizeChanges, unpinnedImages, type KubeContextInfo } from './lib/deploy.ts';
+import {
+  clusterMismatch,
+  contextIdentity,
+  dirtyPaths,
+  formatChanges,
+  identityYaml,
+  objectKey,
+  summarizeChanges,
+  uncommittedValuesFiles,
+  unpinnedImages,
+  type ClusterIdentity,
+  type KubeContextInfo,
+} from './lib/deploy.ts';
 import { formatDiagnostic, isError } from './lib/diagnostics.ts';
 import { run, type ExecResult } from './lib/exec.ts';
 import { provisionBundledKubectl, resolveHelm, type HelmBinary } from './lib/helm.ts';
@@ -37,19 +53,32 @@ async function kubectl(kube: Kube, args: string[], input?: string): Promise<Exec
 }
 
 async function contextInfo(kube: Kube): Promise<KubeContextInfo> {
-  const result = await kubectl(kube, ['config', 'view', '--minify', '-o', 'json']);
+  // --flatten: the CA as data, whether the kubeconfig names a file or embeds it
+  const result = await kubectl(kube, ['config', 'view', '--minify', '--flatten', '-o', 'json']);
   if (result.code !== 0) throw new DeployRefused(`deploy: no usable kube context: ${result.stderr.trim()}`);
   const config = JSON.parse(result.stdout);
   const cluster = config.clusters?.[0];
-  return { context: config['current-context'] ?? config.contexts?.[0]?.name ?? '', cluster: cluster?.name ?? '', server: cluster?.cluster?.server ?? '' };
+  const caData: string = cluster?.cluster?.['certificate-authority-data'] ?? '';
+  return {
+    context: config['current-context'] ?? config.contexts?.[0]?.name ?? '',
+    cluster: cluster?.name ?? '',
+    server: cluster?.cluster?.server ?? '',
+    caPem: Buffer.from(caData, 'base64').toString('utf8'),
+    insecure: cluster?.cluster?.['insecure-skip-tls-verify'] === true,
+  };
+}
+
+interface DeploySettings {
+  cluster?: ClusterIdentity;
+  namespace?: string;
 }
 
 /** global.deploy of the merged values files (later files win). */
-function deploySettings(files: string[]): { cluster?: string; namespace?: string } {
-  const settings: { cluster?: string; namespace?: string } = {};
+function deploySettings(files: string[]): DeploySettings {
+  const settings: DeploySettings = {};
   for (const file of files) {
     const deploy = parseYaml(readFileSync(file, 'utf8'))?.global?.deploy ?? {};
-    if (deploy.cluster !== undefined) settings.cluster = deploy.cluster;
+    if (deploy.cluster !== undefined) settings.cluster = deploy.cluster || undefined;
     if (deploy.namespace !== undefined) settings.namespace = deploy.namespace;
   }
   return settings;
@@ -84,6 +113,7 @@ export const deployStage: Stage = async ({ argv, log }) => {
       values: { type: 'string', multiple: true, default: [] },
       timeout: { type: 'string', default: '10m' },
       'dry-run': { type: 'boolean', default: false },
+      'print-cluster-identity': { type: 'boolean', default: false },
     },
   });
   const env = options.env as Environment | undefined;
@@ -94,7 +124,19 @@ export const deployStage: Stage = async ({ argv, log }) => {
   const started = performance.now();
   const files = [valuesFile(env), ...(options.values as string[])];
   const release = options.release as string;
+  const kube: Kube = {
+    kubectl: findOnPath('kubectl') ?? provisionBundledKubectl(),
+    context: options['kube-context'] ? ['--context', options['kube-context'] as string] : [],
+  };
   try {
+    if (options['print-cluster-identity']) {
+      const info = await contextInfo(kube);
+      const { identity, problem } = contextIdentity(info);
+      if (!identity) throw new DeployRefused(`deploy: no identity to print: ${problem}`);
+      // only the YAML on stdout: it goes into the values file as it is
+      process.stdout.write(identityYaml(identity));
+      return 0;
+    }
     // 1. validate
     const validator = await loadValidator(umbrellaChart);
     // validated as helm will layer them: the environment's file, then each --values file over it
@@ -102,16 +144,22 @@ export const deployStage: Stage = async ({ argv, log }) => {
     for (const d of diagnostics) log(formatDiagnostic(d));
     if (diagnostics.some(isError)) throw new DeployRefused(`deploy: refused: the values do not validate (${diagnostics.filter(isError).length} error(s) above)`);
 
-    // 2. where to
-    const kube: Kube = {
-      kubectl: findOnPath('kubectl') ?? provisionBundledKubectl(),
-      context: options['kube-context'] ? ['--context', options['kube-context'] as string] : [],
-    };
+    // 2. where to: the cluster the values pin, proven by its server URL and CA
     const settings = deploySettings(files);
     const info = await contextInfo(kube);
-    const mismatch = clusterMismatch(settings.cluster, info);
+    const others = Object.fromEntries(environments.filter((e) => e !== env).map((e) => [e, deploySettings([valuesFile(e)]).cluster]));
+    const mismatch = clusterMismatch(env, settings.cluster, info, others);
     if (mismatch) throw new DeployRefused(`deploy: refused: ${mismatch}`);
     const namespace = (options.namespace as string | undefined) ?? (settings.namespace || 'techshop');
+
+    // prod only from what the history shows: a clean tree, every values file committed in it
+    if (env === 'prod') {
+      const status = await run('git', ['status', '--porcelain'], { cwd: repoRoot });
+      const dirty = status.code === 0 ? dirtyPaths(status.stdout) : ['(not a git checkout)'];
+      if (dirty.length) throw new DeployRefused(`deploy: refused: prod deploys only from a committed tree; uncommitted: ${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''}`);
+      const uncommitted = await uncommittedValuesFiles(repoRoot, files);
+      if (uncommitted.length) throw new DeployRefused(`deploy: refused: prod deploys only values files committed in this repository; not: ${uncommitted.join(', ')}`);
+    }
 
     // 3. render against the live cluster (lookup sees the live Secrets)
     const bin = await resolveHelm();
@@ -123,9 +171,6 @@ export const deployStage: Stage = async ({ argv, log }) => {
     const rendered = parseManifests(JSON.parse(preview.stdout).manifest ?? '');
 
     if (env === 'prod') {
-      const status = await run('git', ['status', '--porcelain'], { cwd: repoRoot });
-      const dirty = status.code === 0 ? dirtyPaths(status.stdout) : ['(not a git checkout)'];
-      if (dirty.length) throw new DeployRefused(`deploy: refused: prod deploys only from a committed tree; uncommitted: ${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''}`);
       const unpinned = unpinnedImages(rendered);
       if (unpinned.length) throw new DeployRefused(`deploy: refused: prod runs pinned images only; unpinned: ${unpinned.join(', ')}`);
     }

@@ -1,11 +1,31 @@
 // The pure parts of `npm run deploy` and of the local cluster.
-import { describe, expect, it } from 'vitest';
-import { changedPaths, clusterMismatch, dirtyPaths, formatChanges, isPinned, summarizeChanges, unpinnedImages } from '../scripts/lib/deploy.ts';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  caFingerprints,
+  changedPaths,
+  clusterMismatch,
+  contextIdentity,
+  dirtyPaths,
+  formatChanges,
+  identityYaml,
+  isPinned,
+  normalizeServer,
+  summarizeChanges,
+  uncommittedValuesFiles,
+  unpinnedImages,
+  type KubeContextInfo,
+} from '../scripts/lib/deploy.ts';
 import {
   CERTIFICATES,
   certificateExtensions,
   clusterLayout,
   componentCommands,
+  ETCD_CA,
+  etcdClientTls,
   defaultStorageClass,
   fakeNodes,
   isReleasedVolume,
@@ -36,13 +56,114 @@ describe('deploy guards', () => {
     expect(unpinnedImages(objects)).toEqual(['techshop/app:latest']);
   });
 
-  it('refuses a context whose cluster is not the one the values name', () => {
-    const actual = { context: 'kind-dev', cluster: 'kind-dev', server: 'https://127.0.0.1:6443' };
-    expect(clusterMismatch(undefined, actual)).toBeUndefined();
-    expect(clusterMismatch('', actual)).toBeUndefined();
-    expect(clusterMismatch('kind-dev', actual)).toBeUndefined();
-    expect(clusterMismatch('https://127.0.0.1:6443', actual)).toBeUndefined();
-    expect(clusterMismatch('prod-eu', actual)).toMatch(/points at cluster "kind-dev" .*deploys to "prod-eu"/);
+});
+
+const scratch = mkdtempSync(join(tmpdir(), 'deploy-lib-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A self-signed CA made by openssl, as PEM, with the fingerprint openssl itself reports. */
+function makeCa(name: string): { pem: string; sha256: string } {
+  const key = join(scratch, `${name}.key`);
+  const crt = join(scratch, `${name}.crt`);
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', crt, '-days', '1', '-subj', `/CN=${name}`], { encoding: 'utf8' });
+  expect(made.status, made.stderr).toBe(0);
+  const fingerprint = spawnSync('openssl', ['x509', '-in', crt, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' }).stdout;
+  return { pem: readFileSync(crt, 'utf8'), sha256: fingerprint.split('=')[1]!.trim().replace(/:/g, '').toLowerCase() };
+}
+
+describe('cluster identity', () => {
+  const prodCa = makeCa('prod-ca');
+  const otherCa = makeCa('other-ca');
+  const context = (overrides: Partial<KubeContextInfo> = {}): KubeContextInfo => ({
+    context: 'prod-admin',
+    cluster: 'prod-eu',
+    server: 'https://api.prod.example:6443',
+    caPem: prodCa.pem,
+    insecure: false,
+    ...overrides,
+  });
+  const pin = { server: 'https://api.prod.example:6443', caSha256: prodCa.sha256 };
+
+  it('fingerprints the CA as openssl does, and normalizes the server URL as the client dials it', () => {
+    expect(caFingerprints(prodCa.pem)).toEqual([prodCa.sha256]);
+    expect(caFingerprints(prodCa.pem + otherCa.pem)).toEqual([prodCa.sha256, otherCa.sha256]);
+    expect(normalizeServer('https://API.prod.example:443/')).toBe('https://api.prod.example');
+    expect(normalizeServer('https://api.prod.example:6443')).toBe('https://api.prod.example:6443');
+    expect(contextIdentity(context()).identity).toEqual(pin);
+    expect(identityYaml(pin)).toBe(`global:\n  deploy:\n    cluster:\n      server: https://api.prod.example:6443\n      caSha256: ${prodCa.sha256}\n`);
+  });
+
+  it('accepts the pinned server and CA whatever the kubeconfig calls the cluster', () => {
+    expect(clusterMismatch('prod', pin, context())).toBeUndefined();
+    expect(clusterMismatch('prod', pin, context({ cluster: 'anything-at-all', context: 'renamed' }))).toBeUndefined();
+    expect(clusterMismatch('prod', { ...pin, server: 'https://api.prod.example:6443/' }, context())).toBeUndefined();
+  });
+
+  it('refuses another CA, another server URL, a CA bundle, no CA, no TLS and skipped verification', () => {
+    expect(clusterMismatch('prod', pin, context({ caPem: otherCa.pem }))).toMatch(new RegExp(`CA sha256 ${otherCa.sha256}, but global.deploy.cluster says prod's cluster has the CA with sha256 ${prodCa.sha256}`));
+    expect(clusterMismatch('prod', pin, context({ server: 'https://10.0.0.1:6443' }))).toMatch(/points at https:\/\/10\.0\.0\.1:6443 .*but global\.deploy\.cluster says prod deploys to https:\/\/api\.prod\.example:6443/);
+    expect(clusterMismatch('prod', pin, context({ caPem: prodCa.pem + otherCa.pem }))).toMatch(/trusts 2 CA certificates/);
+    expect(clusterMismatch('prod', pin, context({ caPem: '' }))).toMatch(/names no CA certificate/);
+    expect(clusterMismatch('prod', pin, context({ server: 'http://api.prod.example:8080' }))).toMatch(/without TLS/);
+    expect(clusterMismatch('prod', pin, context({ insecure: true }))).toMatch(/skips TLS verification/);
+  });
+
+  it('refuses a staging or prod deploy without a pin, saying how to get one; dev needs none', () => {
+    for (const env of ['staging', 'prod']) {
+      const message = clusterMismatch(env, undefined, context());
+      expect(message).toContain(`${env} deploys need the identity of their cluster in global.deploy.cluster`);
+      expect(message).toContain(`npm run --silent deploy -- --env ${env} --print-cluster-identity --kube-context prod-admin`);
+    }
+    expect(clusterMismatch('dev', undefined, context())).toBeUndefined();
+  });
+
+  it('refuses a dev deploy to a cluster another environment pins', () => {
+    expect(clusterMismatch('dev', undefined, context({ context: 'oops' }), { prod: pin, staging: undefined })).toMatch(/the kube context "oops" points at prod's cluster/);
+    expect(clusterMismatch('dev', undefined, context({ caPem: otherCa.pem }), { prod: pin })).toBeUndefined();
+  });
+});
+
+describe('prod values files', () => {
+  const git = (cwd: string, ...args: string[]) => {
+    const result = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+  };
+
+  it('accepts committed files only: refuses untracked, ignored, modified, staged, outside and linked-outside files', async () => {
+    const repo = join(scratch, 'repo');
+    mkdirSync(join(repo, 'values'), { recursive: true });
+    git(repo, 'init', '-q');
+    const file = (path: string, text = 'app: {}\n') => {
+      writeFileSync(join(repo, path), text);
+      return join(repo, path);
+    };
+    const committed = file('values/committed.yaml');
+    const changed = file('values/changed.yaml');
+    file('.gitignore', 'local/\n');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-q', '-m', 'values');
+    mkdirSync(join(repo, 'local'));
+    const ignored = file('local/secret.yaml');
+    const untracked = file('values/untracked.yaml');
+    const staged = file('values/staged.yaml');
+    git(repo, 'add', 'values/staged.yaml');
+    writeFileSync(changed, 'app: {replicaCount: 9}\n');
+    const outside = join(scratch, 'outside.yaml');
+    writeFileSync(outside, 'app: {}\n');
+    symlinkSync(outside, join(repo, 'values', 'link.yaml'));
+    git(repo, 'add', 'values/link.yaml');
+    git(repo, 'commit', '-q', '-m', 'a tracked link to a file elsewhere', '--', 'values/link.yaml');
+
+    expect(await uncommittedValuesFiles(repo, [committed])).toEqual([]);
+    expect(await uncommittedValuesFiles(repo, [committed, untracked, ignored, changed, staged, outside, join(repo, 'values', 'link.yaml'), join(repo, 'nope.yaml')])).toEqual([
+      `${untracked} (not tracked by git)`,
+      `${ignored} (ignored by git)`,
+      `${changed} (changed since the last commit)`,
+      `${staged} (changed since the last commit)`,
+      `${outside} (outside the repository)`,
+      `${join(repo, 'values', 'link.yaml')} (outside the repository)`,
+      `${join(repo, 'nope.yaml')} (does not exist)`,
+    ]);
   });
 });
 
@@ -102,6 +223,21 @@ describe('local cluster', () => {
     expect(apiserver).toContain('--authorization-mode=Node,RBAC');
     const manager = commands.find((c) => c.component === 'kube-controller-manager')?.args ?? [];
     expect(manager).toContain('--controllers=*,-node-lifecycle-controller');
+  });
+
+  it('runs etcd with TLS and client certificates of its own CA, which only the API server holds', () => {
+    const etcd = commands.find((c) => c.component === 'etcd')?.args ?? [];
+    for (const flag of ['--listen-client-urls', '--advertise-client-urls', '--listen-peer-urls', '--initial-advertise-peer-urls']) {
+      expect(etcd.find((a) => a.startsWith(`${flag}=`)), flag).toMatch(/=https:\/\/127\.0\.0\.1:\d+$/);
+    }
+    expect(etcd).toEqual(expect.arrayContaining(['--client-cert-auth=true', '--peer-client-cert-auth=true', `--trusted-ca-file=${layout.pkiDir}/etcd-ca.crt`, `--peer-trusted-ca-file=${layout.pkiDir}/etcd-ca.crt`]));
+    const apiserver = commands.find((c) => c.component === 'kube-apiserver')?.args ?? [];
+    expect(apiserver).toEqual(expect.arrayContaining(['--etcd-servers=https://127.0.0.1:1', `--etcd-cafile=${layout.pkiDir}/etcd-ca.crt`, `--etcd-certfile=${layout.pkiDir}/apiserver-etcd-client.crt`, `--etcd-keyfile=${layout.pkiDir}/apiserver-etcd-client.key`]));
+    const signedByEtcdCa = CERTIFICATES.filter((c) => c.ca === ETCD_CA).map((c) => c.name);
+    expect(signedByEtcdCa.sort()).toEqual(['apiserver-etcd-client', 'etcd-peer', 'etcd-server']);
+    // etcd's gRPC gateway dials its own client port with the serving certificate
+    for (const name of ['etcd-server', 'etcd-peer']) expect(certificateExtensions(CERTIFICATES.find((c) => c.name === name)!)).toContain('extendedKeyUsage=serverAuth,clientAuth');
+    expect(etcdClientTls(layout)).toEqual({ ca: `${layout.pkiDir}/etcd-ca.crt`, cert: `${layout.pkiDir}/apiserver-etcd-client.crt`, key: `${layout.pkiDir}/apiserver-etcd-client.key` });
   });
 
   it('gives the API server certificate its loopback and service names, clients their groups', () => {

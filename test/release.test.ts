@@ -1,6 +1,6 @@
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { parse } from 'yaml';
@@ -321,6 +321,45 @@ describe('signed charts', () => {
     expect(rejected.code).not.toBe(0);
     expect(rejected.stderr).toMatch(/sha256 sum does not match|mismatch/i);
     await expect(verifySignatures([describeArchive(join(tampered, 'common-0.1.0.tgz'))], { helm: helm.path, keyring: key.pubring })).rejects.toThrow(/helm verify failed/);
+  });
+
+  // The release workflow's publish job signs the archives its read-only build job packaged
+  // (.ci/sign-charts.sh): the same provenance helm writes, accepted by both helm majors.
+  it('.ci/sign-charts.sh signs archives packaged elsewhere as helm would; helm 3 and 4 verify them and reject a swapped archive', async () => {
+    const out = join(work, 'signed-by-script');
+    const packaged = await packageCharts({ helm: helm4.path, chartsDir: join(work, 'charts'), charts: ['common', 'app'], outDir: out });
+    expect(packaged.map((c) => c.provenance ?? null)).toEqual([null, null]);
+    const passphrase = join(work, 'empty-passphrase');
+    writeFileSync(passphrase, '');
+    const env = {
+      ...process.env,
+      GNUPGHOME: join(dirname(key.secring), 'h'),
+      SIGNING_KEY_NAME: key.name,
+      SIGNING_PASSPHRASE_FILE: passphrase,
+      SIGNING_PUBRING: key.pubring,
+      HELM_BIN: helm4.path,
+    };
+    const signed = await run('bash', [join(chartsDir, '..', '.ci', 'sign-charts.sh'), out], { env, timeoutMs: 120_000 });
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(signed.stdout).toContain('sign-charts: app-0.1.0.tgz signed and verified');
+    for (const helm of [helm3, helm4]) {
+      for (const name of ['common-0.1.0.tgz', 'app-0.1.0.tgz']) {
+        expect(await helmOk(helm, ['verify', join(out, name), '--keyring', key.pubring])).toContain(`Signed by: ${key.name}`);
+      }
+    }
+    // the provenance names the archive's own metadata and hash, as helm package --sign writes them
+    const prov = readFileSync(join(out, 'app-0.1.0.tgz.prov'), 'utf8');
+    expect(prov).toMatch(/^-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n/);
+    expect(prov).toContain(`files:\n  app-0.1.0.tgz: sha256:${fileDigest(join(out, 'app-0.1.0.tgz')).replace(/^sha256:/, '')}\n`);
+    await verifySignatures([describeArchive(join(out, 'app-0.1.0.tgz'))], { helm: helm4.path, keyring: key.pubring, key: key.name });
+    // a swapped archive under the same provenance fails, and the script refuses an empty directory
+    copyFileSync(join(out, 'app-0.1.0.tgz'), join(out, 'common-0.1.0.tgz'));
+    expect((await run(helm4.path, ['verify', join(out, 'common-0.1.0.tgz'), '--keyring', key.pubring])).code).not.toBe(0);
+    const empty = join(work, 'nothing-to-sign');
+    mkdirSync(empty);
+    const none = await run('bash', [join(chartsDir, '..', '.ci', 'sign-charts.sh'), empty], { env });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('sign-charts: no chart archives in');
   });
 
   it('publishes the .prov next to the archive, and helm pull --verify accepts it over HTTP', async () => {

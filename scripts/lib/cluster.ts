@@ -85,8 +85,27 @@ export interface CertificateSpec {
   commonName: string;
   organization?: string;
   altNames?: string[];
-  usage: 'server' | 'client';
+  /**
+   * server-and-client: both ends of a TLS connection. etcd members dial each
+   * other, and etcd's own gRPC gateway dials its client port with the serving certificate.
+   */
+  usage: 'server' | 'client' | 'server-and-client';
+  /** The CA that signs it (file stem in the pki directory): the cluster CA unless named. */
+  ca?: string;
 }
+
+/**
+ * etcd's own CA, apart from the cluster CA: etcd trusts only client
+ * certificates this CA signed (the API server's), never the admin's or a
+ * controller's, which the cluster CA signs. Whoever holds an etcd client
+ * certificate can rewrite every object, RBAC included.
+ */
+export const ETCD_CA = 'etcd-ca';
+/** The CAs `up` makes, each a self-signed certificate with this subject. */
+export const CERTIFICATE_AUTHORITIES = [
+  { name: 'ca', commonName: 'techshop-local-ca' },
+  { name: ETCD_CA, commonName: 'techshop-local-etcd-ca' },
+];
 
 export const SERVICE_CIDR = '10.96.0.0/16';
 /** The first address of the service range: the `kubernetes` Service's ClusterIP. */
@@ -110,14 +129,24 @@ export const CERTIFICATES: CertificateSpec[] = [
   { name: 'admin', commonName: 'techshop-admin', organization: 'system:masters', usage: 'client' },
   { name: 'controller-manager', commonName: 'system:kube-controller-manager', usage: 'client' },
   { name: 'scheduler', commonName: 'system:kube-scheduler', usage: 'client' },
+  // etcd serves TLS on loopback and asks every client for a certificate of its own CA.
+  { name: 'etcd-server', commonName: 'techshop-local-etcd', altNames: ['IP:127.0.0.1', 'DNS:localhost'], usage: 'server-and-client', ca: ETCD_CA },
+  { name: 'etcd-peer', commonName: 'techshop-local-etcd', altNames: ['IP:127.0.0.1', 'DNS:localhost'], usage: 'server-and-client', ca: ETCD_CA },
+  { name: 'apiserver-etcd-client', commonName: 'kube-apiserver-etcd-client', usage: 'client', ca: ETCD_CA },
 ];
+
+/** The client certificate, key and CA that reach etcd (the API server's; `up` probes etcd's health with it). */
+export function etcdClientTls(layout: ClusterLayout): { ca: string; cert: string; key: string } {
+  const pki = (file: string) => join(layout.pkiDir, file);
+  return { ca: pki(`${ETCD_CA}.crt`), cert: pki('apiserver-etcd-client.crt'), key: pki('apiserver-etcd-client.key') };
+}
 
 /** openssl x509 extensions for one certificate. */
 export function certificateExtensions(spec: CertificateSpec): string {
   const lines = [
     'basicConstraints=critical,CA:FALSE',
     'keyUsage=critical,digitalSignature,keyEncipherment',
-    `extendedKeyUsage=${spec.usage === 'server' ? 'serverAuth' : 'clientAuth'}`,
+    `extendedKeyUsage=${{ server: 'serverAuth', client: 'clientAuth', 'server-and-client': 'serverAuth,clientAuth' }[spec.usage]}`,
   ];
   if (spec.altNames?.length) lines.push(`subjectAltName=${spec.altNames.join(',')}`);
   return `${lines.join('\n')}\n`;
@@ -208,11 +237,20 @@ export function componentCommands(layout: ClusterLayout, ports: ClusterPorts, bi
       args: [
         '--name=techshop-local',
         `--data-dir=${layout.etcdDir}`,
-        `--listen-client-urls=http://127.0.0.1:${ports.etcdClient}`,
-        `--advertise-client-urls=http://127.0.0.1:${ports.etcdClient}`,
-        `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
-        `--initial-cluster=techshop-local=http://127.0.0.1:${ports.etcdPeer}`,
+        // TLS on both listeners, and no client or peer without a certificate of etcd's own CA
+        `--listen-client-urls=https://127.0.0.1:${ports.etcdClient}`,
+        `--advertise-client-urls=https://127.0.0.1:${ports.etcdClient}`,
+        '--client-cert-auth=true',
+        `--trusted-ca-file=${pki(`${ETCD_CA}.crt`)}`,
+        `--cert-file=${pki('etcd-server.crt')}`,
+        `--key-file=${pki('etcd-server.key')}`,
+        `--listen-peer-urls=https://127.0.0.1:${ports.etcdPeer}`,
+        `--initial-advertise-peer-urls=https://127.0.0.1:${ports.etcdPeer}`,
+        `--initial-cluster=techshop-local=https://127.0.0.1:${ports.etcdPeer}`,
+        '--peer-client-cert-auth=true',
+        `--peer-trusted-ca-file=${pki(`${ETCD_CA}.crt`)}`,
+        `--peer-cert-file=${pki('etcd-peer.crt')}`,
+        `--peer-key-file=${pki('etcd-peer.key')}`,
         '--listen-metrics-urls=',
         // A throwaway test store: durability is not worth the fsync latency on a busy machine.
         '--unsafe-no-fsync=true',
@@ -224,7 +262,10 @@ export function componentCommands(layout: ClusterLayout, ports: ClusterPorts, bi
       component: 'kube-apiserver',
       binary: bin('kube-apiserver'),
       args: [
-        `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+        `--etcd-servers=https://127.0.0.1:${ports.etcdClient}`,
+        `--etcd-cafile=${pki(`${ETCD_CA}.crt`)}`,
+        `--etcd-certfile=${pki('apiserver-etcd-client.crt')}`,
+        `--etcd-keyfile=${pki('apiserver-etcd-client.key')}`,
         '--bind-address=127.0.0.1',
         '--advertise-address=127.0.0.1',
         `--secure-port=${ports.apiserver}`,

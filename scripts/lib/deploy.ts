@@ -1,5 +1,9 @@
 // Pure parts of `npm run deploy`: the guards that refuse a deploy, and the
 // per-object summary of what a deploy will change.
+import { X509Certificate } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
+import { run } from './exec.ts';
 import type { K8sObject } from './render.ts';
 
 // --- guards ----------------------------------------------------------------------------------
@@ -10,6 +14,39 @@ export function dirtyPaths(porcelain: string): string[] {
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => line.slice(3));
+}
+
+/**
+ * Values files a prod deploy may not use (empty = all fine): every file must be
+ * inside the repository at `root`, tracked by git and unchanged since the last
+ * commit, so that what prod runs is what the history shows. Symlinks are
+ * followed: a tracked link to a file elsewhere is refused too.
+ */
+export async function uncommittedValuesFiles(root: string, files: string[]): Promise<string[]> {
+  const top = realpathSync(root);
+  const problems: string[] = [];
+  for (const file of files) {
+    let real: string;
+    try {
+      real = realpathSync(file);
+    } catch {
+      problems.push(`${file} (does not exist)`);
+      continue;
+    }
+    const path = relative(top, real);
+    if (path === '' || path.startsWith('..') || isAbsolute(path)) {
+      problems.push(`${file} (outside the repository)`);
+      continue;
+    }
+    if ((await run('git', ['ls-files', '--error-unmatch', '--', path], { cwd: top })).code !== 0) {
+      const ignored = (await run('git', ['check-ignore', '-q', '--no-index', '--', path], { cwd: top })).code === 0;
+      problems.push(`${file} (${ignored ? 'ignored by git' : 'not tracked by git'})`);
+      continue;
+    }
+    const status = await run('git', ['status', '--porcelain', '--', path], { cwd: top });
+    if (status.code !== 0 || status.stdout.trim()) problems.push(`${file} (changed since the last commit)`);
+  }
+  return problems;
 }
 
 const FLOATING_TAGS = new Set(['latest', 'stable', 'main', 'master', 'edge', 'dev', 'nightly']);
@@ -40,21 +77,105 @@ function podTemplateSpec(object: K8sObject): any {
   return object.spec?.template?.spec;
 }
 
+/** What the kube context points at, as the kubeconfig says it (`kubectl config view --minify --flatten`). */
 export interface KubeContextInfo {
   context: string;
+  /** The kubeconfig's local name of the cluster: a label anyone can choose, never an identity. */
   cluster: string;
   server: string;
+  /** PEM of the CA bundle the connection verifies the server against ("" = the system roots). */
+  caPem: string;
+  /** insecure-skip-tls-verify: the server proves nothing. */
+  insecure: boolean;
 }
 
 /**
- * Refusal text when the kube context points at another cluster than the
- * environment names (undefined = fine). Matches the kubeconfig cluster name
- * or the API server URL.
+ * A cluster as the server proves it: its API server URL and the SHA-256 of the
+ * CA certificate the connection verifies against. kubectl and helm refuse a
+ * server whose certificate that CA did not sign, so a deploy whose kubeconfig
+ * carries the pinned CA can only talk to a server holding a key the CA certified.
  */
-export function clusterMismatch(expected: string | undefined, actual: KubeContextInfo): string | undefined {
-  if (!expected) return undefined;
-  if (expected === actual.cluster || expected === actual.server) return undefined;
-  return `the kube context "${actual.context}" points at cluster "${actual.cluster}" (${actual.server}), but global.deploy.cluster says this environment deploys to "${expected}"`;
+export interface ClusterIdentity {
+  server: string;
+  caSha256: string;
+}
+
+/** Environments whose deploys need global.deploy.cluster: no deploy to them on a guess. */
+export const IDENTITY_REQUIRED: readonly string[] = ['staging', 'prod'];
+
+/** The lower-case hex SHA-256 of each certificate's DER in a PEM bundle. */
+export function caFingerprints(pem: string): string[] {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((block) => new X509Certificate(block).fingerprint256.replace(/:/g, '').toLowerCase());
+}
+
+/** An API server URL compared as the client dials it: scheme and host lower case, default port and trailing slash dropped. */
+export function normalizeServer(server: string): string {
+  try {
+    const url = new URL(server);
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return server;
+  }
+}
+
+/** The identity a kube context would prove, or why it proves none. */
+export function contextIdentity(info: KubeContextInfo): { identity?: ClusterIdentity; problem?: string } {
+  if (info.insecure) return { problem: `the kube context "${info.context}" skips TLS verification (insecure-skip-tls-verify): its server proves nothing` };
+  if (!info.server.startsWith('https://')) return { problem: `the kube context "${info.context}" talks to ${info.server || '(no server)'} without TLS: its server proves nothing` };
+  const fingerprints = caFingerprints(info.caPem);
+  if (fingerprints.length === 0) return { problem: `the kube context "${info.context}" names no CA certificate (certificate-authority or certificate-authority-data): any server a public CA certified would do` };
+  if (fingerprints.length > 1) return { problem: `the kube context "${info.context}" trusts ${fingerprints.length} CA certificates (${fingerprints.map((f) => f.slice(0, 12)).join(', ')}…): a server certified by any of them would do; keep only the cluster's CA` };
+  return { identity: { server: normalizeServer(info.server), caSha256: fingerprints[0] as string } };
+}
+
+/** The command that prints a cluster's identity for global.deploy.cluster. */
+export function identityCommand(env: string, context?: string): string {
+  return `npm run --silent deploy -- --env ${env} --print-cluster-identity${context ? ` --kube-context ${context}` : ' [--kube-context C]'}`;
+}
+
+/** The identity as the values file carries it. */
+export function identityYaml(identity: ClusterIdentity): string {
+  return ['global:', '  deploy:', '    cluster:', `      server: ${identity.server}`, `      caSha256: ${identity.caSha256}`, ''].join('\n');
+}
+
+/**
+ * Refusal text when the kube context is not the cluster the environment's values
+ * pin (undefined = fine): staging and prod must pin one; any environment refuses
+ * a cluster another environment pins (a dev deploy with prod's context current).
+ */
+export function clusterMismatch(
+  env: string,
+  expected: ClusterIdentity | undefined,
+  actual: KubeContextInfo,
+  otherEnvironments: Record<string, ClusterIdentity | undefined> = {},
+  requiredFor: readonly string[] = IDENTITY_REQUIRED,
+): string | undefined {
+  const { identity, problem } = contextIdentity(actual);
+  if (!expected && requiredFor.includes(env)) {
+    return (
+      `${env} deploys need the identity of their cluster in global.deploy.cluster (server and caSha256), and no values file sets it. ` +
+      `From a kube context you have checked is the ${env} cluster, print it with\n  ${identityCommand(env, actual.context || undefined)}\n` +
+      `and put it into values/values-${env}.yaml (committed: it is what a deploy trusts)`
+    );
+  }
+  if (expected) {
+    if (!identity) return `${problem}; global.deploy.cluster pins ${expected.server} (CA sha256 ${expected.caSha256})`;
+    const where = `the kube context "${actual.context}" (cluster "${actual.cluster}") points at ${identity.server} with CA sha256 ${identity.caSha256}`;
+    if (normalizeServer(expected.server) !== identity.server) return `${where}, but global.deploy.cluster says ${env} deploys to ${expected.server}`;
+    if (expected.caSha256.toLowerCase() !== identity.caSha256) return `${where}, but global.deploy.cluster says ${env}'s cluster has the CA with sha256 ${expected.caSha256}`;
+    return undefined;
+  }
+  // No pin for this environment: still never one another environment pins.
+  if (identity) {
+    for (const [other, pinned] of Object.entries(otherEnvironments)) {
+      if (other === env || !pinned) continue;
+      if (normalizeServer(pinned.server) === identity.server && pinned.caSha256.toLowerCase() === identity.caSha256) {
+        return `the kube context "${actual.context}" points at ${other}'s cluster (${identity.server}, as global.deploy.cluster of ${other} pins it), not a ${env} cluster`;
+      }
+    }
+  }
+  return undefined;
 }
 
 // --- change summary --------------------------------------------------------------------------------

@@ -1,17 +1,23 @@
 // npm run deploy end to end against the local control plane: dry run, deploy,
 // a no-op redeploy, a change preview, a failed rollout rolled back, refusals.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../scripts/lib/exec.ts';
 import { repoRoot } from '../../scripts/lib/paths.ts';
-import { clusterEnv, deleteNamespace, kubectl, kubectlJson } from '../helpers/cluster.ts';
+import { clusterEnv, deleteNamespace, kubectl, kubectlJson, kubectlOk } from '../helpers/cluster.ts';
 
 const NAMESPACE = 'deploy-dev';
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
-const deploy = (args: string[]) =>
-  run(tsx, [join(repoRoot, 'scripts', 'deploy.ts'), '--env', 'dev', '--namespace', NAMESPACE, ...args], { cwd: repoRoot, env: clusterEnv(), timeoutMs: 900_000 });
+const deployAs = (env: string, args: string[], kubeconfig?: string) =>
+  run(tsx, [join(repoRoot, 'scripts', 'deploy.ts'), '--env', env, ...args], {
+    cwd: repoRoot,
+    env: { ...clusterEnv(), ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}) },
+    timeoutMs: 900_000,
+  });
+const deploy = (args: string[], kubeconfig?: string) => deployAs('dev', ['--namespace', NAMESPACE, ...args], kubeconfig);
 
 const scratch = mkdtempSync(join(tmpdir(), 'techshop-deploy-test-'));
 const valuesFile = (name: string, text: string) => {
@@ -20,11 +26,36 @@ const valuesFile = (name: string, text: string) => {
   return file;
 };
 
+// The test cluster as its kubeconfig names it, and what it proves: the server URL and the
+// SHA-256 of its CA certificate, computed here by openssl (the deploy computes it by node:crypto).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let kubeconfig: any;
+let identity: { server: string; caSha256: string };
+/** A copy of the test cluster's kubeconfig, changed by `edit`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const kubeconfigVariant = (name: string, edit: (config: any) => void): string => {
+  const copy = structuredClone(kubeconfig);
+  edit(copy);
+  return valuesFile(`${name}.kubeconfig`, JSON.stringify(copy));
+};
+const identityValues = (name: string, pin: { server: string; caSha256: string }) =>
+  valuesFile(`${name}.yaml`, `global:\n  deploy:\n    cluster:\n      server: ${pin.server}\n      caSha256: ${pin.caSha256}\n`);
+function opensslFingerprint(pemFile: string): string {
+  const result = spawnSync('openssl', ['x509', '-in', pemFile, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(result.stderr);
+  return result.stdout.split('=')[1]!.trim().replace(/:/g, '').toLowerCase();
+}
+
 beforeAll(async () => {
   await deleteNamespace(NAMESPACE);
+  kubeconfig = JSON.parse(await kubectlOk(['config', 'view', '--minify', '--flatten', '-o', 'json']));
+  const cluster = kubeconfig.clusters[0].cluster;
+  const caFile = valuesFile('cluster-ca.crt', Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8'));
+  identity = { server: cluster.server, caSha256: opensslFingerprint(caFile) };
 });
 afterAll(async () => {
   await deleteNamespace(NAMESPACE);
+  await deleteNamespace('deploy-staging-pinned');
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -85,13 +116,72 @@ describe.sequential('npm run deploy', () => {
     expect((await kubectl(['get', 'namespace', 'deploy-quota'])).code).not.toBe(0);
   });
 
-  it('refuses another cluster than the values name, an unknown context, and invalid values, before touching anything', async () => {
+  it('prints the cluster identity the server proves: its URL and the SHA-256 of its CA certificate', async () => {
+    const printed = await deploy(['--print-cluster-identity']);
+    expect(printed.code, printed.stdout + printed.stderr).toBe(0);
+    expect(printed.stdout).toBe(`global:\n  deploy:\n    cluster:\n      server: ${identity.server}\n      caSha256: ${identity.caSha256}\n`);
+  });
+
+  it('refuses a staging deploy whose values pin no cluster, printing the command that gets the identity', async () => {
+    const result = await deployAs('staging', ['--namespace', 'deploy-staging-unpinned', '--dry-run']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('deploy: refused: staging deploys need the identity of their cluster in global.deploy.cluster');
+    expect(result.stdout).toMatch(/^ {2}npm run --silent deploy -- --env staging --print-cluster-identity --kube-context \S+$/m);
+    expect((await kubectl(['get', 'namespace', 'deploy-staging-unpinned'])).code).not.toBe(0);
+  });
+
+  it('accepts the pinned cluster under any local name, for dev and staging', async () => {
+    const pinned = identityValues('pinned', identity);
+    const renamed = kubeconfigVariant('renamed', (config) => {
+      config.clusters[0].name = 'whatever-a-laptop-calls-it';
+      config.contexts[0].name = 'renamed';
+      config.contexts[0].context.cluster = 'whatever-a-laptop-calls-it';
+      config['current-context'] = 'renamed';
+    });
+    for (const config of [undefined, renamed]) {
+      const result = await deploy(['--dry-run', '--values', pinned], config);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^deploy: dry run: dev shop@deploy-dev would change /m);
+    }
+    const staging = await deployAs('staging', ['--namespace', 'deploy-staging-pinned', '--dry-run', '--values', pinned], renamed);
+    expect(staging.code, staging.stdout + staging.stderr).toBe(0);
+    expect(staging.stdout).toMatch(/^deploy: dry run: staging shop@deploy-staging-pinned would change \d+ created/m);
+  });
+
+  it('refuses the same server under another URL, and a kubeconfig trusting another CA, before touching anything', async () => {
     const generationBefore = (await kubectlJson(['-n', NAMESPACE, 'get', 'deployment', 'shop-app'])).metadata.generation;
-    const other = valuesFile('other.yaml', 'global:\n  deploy:\n    cluster: techshop-prod-eu\n');
-    const wrongCluster = await deploy(['--values', other]);
+    const pinned = identityValues('pinned', identity);
+    // The API server's certificate names both 127.0.0.1 and localhost: the other URL reaches the same server.
+    const url = new URL(identity.server);
+    url.hostname = url.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+    const otherUrl = kubeconfigVariant('other-url', (config) => {
+      config.clusters[0].cluster.server = url.toString().replace(/\/$/, '');
+    });
+    const byUrl = await deploy(['--values', pinned], otherUrl);
+    expect(byUrl.code).toBe(1);
+    expect(byUrl.stdout).toContain(`but global.deploy.cluster says dev deploys to ${identity.server}`);
+    // Another cluster's CA (made here): a server it certifies would be another cluster.
+    const key = join(scratch, 'other-ca.key');
+    const crt = join(scratch, 'other-ca.crt');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', crt, '-days', '1', '-subj', '/CN=other-cluster-ca'], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const otherCa = kubeconfigVariant('other-ca', (config) => {
+      config.clusters[0].cluster['certificate-authority-data'] = readFileSync(crt).toString('base64');
+    });
+    const byCa = await deploy(['--values', pinned], otherCa);
+    expect(byCa.code).toBe(1);
+    expect(byCa.stdout).toContain(`with CA sha256 ${opensslFingerprint(crt)}, but global.deploy.cluster says dev's cluster has the CA with sha256 ${identity.caSha256}`);
+    // and a pin of another cluster, with the right kubeconfig
+    const elsewhere = identityValues('elsewhere', { server: 'https://techshop-prod-eu.invalid:6443', caSha256: identity.caSha256 });
+    const wrongCluster = await deploy(['--values', elsewhere]);
     expect(wrongCluster.code).toBe(1);
-    expect(wrongCluster.stdout).toContain('deploy: refused: the kube context "techshop-local" points at cluster "techshop-local"');
-    expect(wrongCluster.stdout).toContain('global.deploy.cluster says this environment deploys to "techshop-prod-eu"');
+    expect(wrongCluster.stdout).toMatch(/^deploy: refused: the kube context "\S+" \(cluster "\S+"\) points at https:\/\/127\.0\.0\.1:\d+ with CA sha256 [0-9a-f]{64}, but global\.deploy\.cluster says dev deploys to https:\/\/techshop-prod-eu\.invalid:6443$/m);
+    const app = await kubectlJson(['-n', NAMESPACE, 'get', 'deployment', 'shop-app']);
+    expect(app.metadata.generation).toBe(generationBefore);
+  });
+
+  it('refuses an unknown context and invalid values, before touching anything', async () => {
+    const generationBefore = (await kubectlJson(['-n', NAMESPACE, 'get', 'deployment', 'shop-app'])).metadata.generation;
     const noContext = await deploy(['--kube-context', 'no-such-context']);
     expect(noContext.code).toBe(1);
     expect(noContext.stdout).toContain('deploy: no usable kube context');
