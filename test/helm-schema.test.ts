@@ -28,6 +28,7 @@ const FIXTURES = [
   'values-prod.missing-existing-secret.yaml',
   'values-prod.quota-off.yaml',
   'values-prod.null-existing-secret.yaml',
+  'values-prod.api-server-everywhere.yaml',
 ];
 
 /** `resourceQuota.hard["requests.cpu"]` → `resourceQuota.hard.requests.cpu` (helm 3 cannot tell the two apart). */
