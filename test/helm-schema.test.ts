@@ -22,7 +22,6 @@ const FIXTURES = [
   'values-dev.pull-policy.yaml',
   'values-dev.port-out-of-range.yaml',
   // prod profile (global.environment: prod)
-  'values-prod.floating-tag-stable.yaml',
   'values-prod.tls-off.yaml',
   'values-prod.replicas-2-no-hpa.yaml',
   'values-prod.missing-existing-secret.yaml',

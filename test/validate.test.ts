@@ -52,8 +52,8 @@ const FIRST_CASES: Case[] = [
   { fixture: 'values-dev.hpa-target-over-100.yaml', expected: [e('schema/maximum', 7, 5, 'app.autoscaling.targetCPUUtilizationPercentage', 'must be <= 100 (got 150)')] },
 
   // Prod policy.
-  { fixture: 'values-prod.floating-tag-stable.yaml', expected: [e('profile/prod', 14, 5, 'app.image.tag', '(got "stable") - prod policy: prod runs a pinned version')] },
-  { fixture: 'values-prod.latest.yaml', expected: [e('profile/prod', 14, 5, 'app.image.tag', '(got "latest") - prod policy')] },
+  { fixture: 'values-prod.floating-tag-stable.yaml', expected: [e('rule/image-pinned', 14, 5, 'app.image.tag', 'image docker.io/techshop/app:stable is not pinned: prod runs every image at a full version')] },
+  { fixture: 'values-prod.latest.yaml', expected: [e('rule/image-pinned', 14, 5, 'app.image.tag', 'image docker.io/techshop/app:latest is not pinned')] },
   { fixture: 'values-prod.api-server-everywhere.yaml', expected: [e('profile/prod', 140, 7, 'monitoring.networkPolicy.apiServer.cidr', "prod policy: prod names the API server's addresses")] },
   { fixture: 'values-prod.api-server-everywhere-ipv6.yaml', expected: [e('profile/prod', 140, 7, 'monitoring.networkPolicy.apiServer.cidr', "prod policy: prod names the API server's addresses")] },
   { fixture: 'values-prod.tls-off.yaml', expected: [e('profile/prod', 42, 7, 'app.ingress.tls.enabled', 'prod requires TLS')] },

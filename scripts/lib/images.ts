@@ -6,6 +6,29 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { repoRoot } from './paths.ts';
 import { podSpecOf, type K8sObject } from './render.ts';
+import { ruleConstant } from './rule-table.ts';
+
+/** A pinned tag (full version, or a vendor's full-version form) and a digest: the one definition (rule image-pinned). */
+export const PINNED_TAG = new RegExp((ruleConstant('image-pinned', 'tagPattern') as readonly string[]).map((p) => `(${p})`).join('|'));
+export const PINNED_DIGEST = new RegExp((ruleConstant('image-pinned', 'digestPattern') as readonly string[]).map((p) => `(${p})`).join('|'));
+
+/**
+ * An image reference (registry/repository:tag, …@sha256:…) pinned to what runs:
+ * a digest, or a tag that is a full version. mongo:8, redis:7.2, grafana:12,
+ * latest and stable float (the registry moves them), so they are not.
+ */
+export function isPinned(ref: string): boolean {
+  const at = ref.indexOf('@');
+  if (at >= 0) return PINNED_DIGEST.test(ref.slice(at + 1));
+  const lastSlash = ref.lastIndexOf('/');
+  const colon = ref.indexOf(':', lastSlash + 1);
+  return colon >= 0 && PINNED_TAG.test(ref.slice(colon + 1));
+}
+
+/** The distinct images of rendered pod templates that are not pinned (sorted). */
+export function unpinnedImages(objects: K8sObject[]): string[] {
+  return [...new Set(renderedImages(objects).map((i) => i.image))].filter((image) => !isPinned(image)).sort();
+}
 
 export interface ImagePin {
   name: string;
@@ -65,6 +88,7 @@ export interface ValuesImage {
   registry?: string;
   repository?: string;
   tag?: string;
+  digest?: string;
 }
 
 /** Every image block in a values tree: an object with a repository or a tag beside pullPolicy/digest/registry. */
@@ -74,7 +98,7 @@ export function valuesImages(values: unknown, path: string[] = []): ValuesImage[
   const isImage = (path.at(-1) === 'image' || path.at(-2) === 'images') && ('repository' in node || 'tag' in node);
   if (isImage) {
     const str = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
-    return [{ path: path.join('.'), registry: str(node.registry), repository: str(node.repository), tag: str(node.tag) }];
+    return [{ path: path.join('.'), registry: str(node.registry), repository: str(node.repository), tag: str(node.tag), ...(node.digest ? { digest: str(node.digest) } : {}) }];
   }
   return Object.entries(node).flatMap(([key, child]) => valuesImages(child, [...path, key]));
 }

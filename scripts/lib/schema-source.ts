@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument, type Document } from 'yaml';
 import { cronPattern } from './cron.ts';
+import { ruleConstant } from './rule-table.ts';
 import { schemasDir } from './paths.ts';
 
 export type JsonSchema = { [key: string]: unknown };
@@ -98,7 +99,11 @@ function sourceLine(doc: Document, text: string, path: string[]): number {
 }
 
 /** Patterns generated from a grammar in code (`x-generated-pattern: cron`), so the schema and the parser share one source. */
-const GENERATED_PATTERNS: Record<string, () => string> = { cron: cronPattern };
+const GENERATED_PATTERNS: Record<string, () => string> = {
+  cron: cronPattern,
+  // a pinned image tag (rule image-pinned: isPinned and common.images.image read the same constant)
+  pinnedTag: () => (ruleConstant('image-pinned', 'tagPattern') as readonly string[]).map((p) => `(${p})`).join('|'),
+};
 
 function withGeneratedPatterns(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(withGeneratedPatterns);
