@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import {
+  belowMinimumFixed,
   imageRef,
   isPinned,
   parseImageRef,
@@ -59,7 +60,8 @@ describe('the image list (images.yaml)', () => {
     };
     atLeast('mongo', [8, 0, 17]); // CVE-2025-14847 ("MongoBleed") is fixed in 8.0.17
     atLeast('redis', [7, 2, 11]); // 7.2.11: the Lua CVEs of October 2025
-    atLeast('prometheus', [3, 5, 1]);
+    // Prometheus: below the level its advisories are fixed at (minimumFixed beside the pin), checked on every render below
+    expect(list.find((p) => p.name === 'prometheus')?.minimumFixed).toBe('v3.11.3');
     atLeast('busybox', [1, 37, 0]);
   });
 });
@@ -94,6 +96,8 @@ describe('every image in every render comes from the list', () => {
         }
         expect(ref!.tag, `${where}: pinned by images.yaml`).toBe(pin!.tag);
       }
+      // no deployed image below the level its known advisories are fixed at
+      expect(belowMinimumFixed(rendered.objects, list)).toEqual([]);
     });
   }
 
@@ -189,8 +193,10 @@ describe('Renovate (renovate.json)', () => {
     expect(new RegExp(rule('library/mongo')!.allowedVersions!.slice(1, -1)).test('8.0.21')).toBe(true);
     expect(new RegExp(rule('library/mongo')!.allowedVersions!.slice(1, -1)).test('8.2.0')).toBe(false);
     expect(new RegExp(rule('library/redis')!.allowedVersions!.slice(1, -1)).test('7.4.0')).toBe(false);
-    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('v3.5.2')).toBe(true);
-    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('v3.6.0')).toBe(false);
+    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('v3.13.6')).toBe(true);
+    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('0.313.6')).toBe(true);
+    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('v3.14.0')).toBe(false);
+    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('v3.5.3')).toBe(false);
   });
 
   it('a matcher that misses an image is caught', () => {
@@ -242,4 +248,25 @@ describe('prod runs pinned images only (one definition: isPinned, rule image-pin
       }
     });
   }
+});
+
+describe('minimumFixed: no deployed image below the level its advisories are fixed at', () => {
+  it('finds a Prometheus below v3.11.3 in a render (3.5.1: CVE-2026-42151, CVE-2026-42154, two UI XSS), and not the pin', async () => {
+    for (const [tag, below] of [['v3.5.1', true], ['v3.11.2', true], ['v3.11.3', false], ['v3.13.5', false]] as const) {
+      const objects = await renderChart(helms[0]!, 'monitoring', { set: [`prometheus.image.tag=${tag}`] });
+      const found = belowMinimumFixed(objects, list);
+      expect(found.length > 0, `${tag}: ${found.join('; ')}`).toBe(below);
+      if (below) expect(found[0]).toContain(`docker.io/prom/prometheus:${tag} is below prometheus's minimumFixed v3.11.3`);
+    }
+    // a digest alone cannot show its version: it is not taken as fixed
+    const digest = await renderChart(helms[0]!, 'monitoring', { set: [`prometheus.image.digest=sha256:${'c'.repeat(64)}`] });
+    expect(belowMinimumFixed(digest, list)).toHaveLength(1);
+  });
+
+  it('images.yaml refuses a pin below its own minimumFixed, and a minimumFixed that is no version', () => {
+    const entry = (tag: string, minimumFixed: string) => `images:\n  prometheus:\n    registry: docker.io\n    repository: prom/prometheus\n    tag: "${tag}"\n    minimumFixed: "${minimumFixed}"\n`;
+    expect(readImageList(entry('v3.13.5', 'v3.11.3'))[0]?.minimumFixed).toBe('v3.11.3');
+    expect(() => readImageList(entry('v3.5.1', 'v3.11.3'))).toThrow(/tag v3\.5\.1 is below its minimumFixed v3\.11\.3/);
+    expect(() => readImageList(entry('v3.13.5', '3.11'))).toThrow(/minimumFixed must be a version/);
+  });
 });

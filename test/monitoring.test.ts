@@ -17,7 +17,7 @@ import { findObject, podSpecOf, renderChart, RELEASE_NAMESPACE, type K8sObject, 
 import { findTool } from '../scripts/lib/tools.ts';
 import { byKind, helms } from './helpers/render.ts';
 import { endpointSliceTargets, podRoleTargets, relabel } from './helpers/prometheus.ts';
-import { imageRef } from '../scripts/lib/images.ts';
+import { imageRef, readImageList } from '../scripts/lib/images.ts';
 import { alertmanagerReferences } from '../scripts/lib/rules.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered objects and configs are untyped YAML */
@@ -47,7 +47,7 @@ const KSM_ALERTS = ['TechShopAppNotReady', 'TechShopHPAAtMax', 'TechShopPodResta
 const KUBELET_ALERTS = ['TechShopPersistentVolumeFillingUp'];
 const chartValues = load(readFileSync(join(chartDir(CHART), 'values.yaml'), 'utf8')) as any;
 
-// Upstream builds of the deployed versions (.ci/install-prometheus-tools.sh): Prometheus 3.5.1, Alertmanager 0.28.1.
+// Upstream builds of the deployed versions (.ci/install-prometheus-tools.sh): Prometheus 3.13.5, Alertmanager 0.28.1.
 const promtool = findTool('promtool-upstream');
 const amtool = findTool('amtool-upstream');
 const kubeconformBin = findTool('kubeconform');
@@ -126,6 +126,12 @@ function contractLabels(component: string, release = 'shop'): Record<string, str
 }
 
 // ---------------------------------------------------------------------------
+
+it('promtool is the deployed Prometheus version (images.yaml), so the config is checked by what runs it', async () => {
+  const pin = readImageList().find((p) => p.name === 'prometheus')!;
+  const version = await tool(promtool, ['--version']);
+  expect(version.out).toMatch(new RegExp(`^promtool, version ${pin.tag.replace(/^v/, '').replace(/\./g, '\\.')} `));
+});
 
 describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label, helm) => {
   const cache = new Map<string, Promise<K8sObject[]>>();
