@@ -448,7 +448,7 @@ export const imagesPinned: Rule = (values) => {
       const tag = node.tag === undefined || node.tag === null ? '' : String(node.tag);
       if (digest ? !PINNED_DIGEST.test(digest) : !PINNED_TAG.test(tag)) {
         const name = [node.registry, node.repository].filter(Boolean).join('/');
-        findings.push(shared('image-pinned', [...path, digest ? 'digest' : 'tag'], { image: digest ? `${name}@${digest}` : `${name}:${tag}`, path: path.join('.') }));
+        findings.push(shared('image-pinned', [...path, digest ? 'digest' : 'tag'], { image: digest ? `${name}@${digest}` : `${name}:${tag}` }));
       }
       return;
     }

@@ -40,9 +40,9 @@ definition isPinned in scripts/lib/images.ts and the validator read).
 {{- $name := join "/" (compact (list (toString (.registry | default "")) (toString (.repository | default "")))) -}}
 {{- if .digest -}}
 {{- if not (regexMatch (printf "(%s)" (join ")|(" $c.digestPattern)) (toString .digest)) -}}
-{{- include "common.rules.fail" (dict "rule" "image-pinned" "args" (dict "image" (printf "%s@%s" $name .digest) "path" (printf "the image block of %s" .repository))) -}}
+{{- include "common.rules.fail" (dict "rule" "image-pinned" "args" (dict "image" (printf "%s@%s" $name .digest))) -}}
 {{- end -}}
 {{- else if not (regexMatch (printf "(%s)" (join ")|(" $c.tagPattern)) (toString (.tag | default ""))) -}}
-{{- include "common.rules.fail" (dict "rule" "image-pinned" "args" (dict "image" (printf "%s:%s" $name (toString (.tag | default ""))) "path" (printf "the image block of %s" .repository))) -}}
+{{- include "common.rules.fail" (dict "rule" "image-pinned" "args" (dict "image" (printf "%s:%s" $name (toString (.tag | default ""))))) -}}
 {{- end -}}
 {{- end -}}
