@@ -14,7 +14,7 @@
 #                                      (npm) on node, bash
 #   docker.io/techshop/app:latest and :1.4.2   test/fixtures/reference-app on node
 #   docker.io/oliver006/redis_exporter:v1.67.0   Debian prometheus-redis-exporter (1.x, older)
-#   docker.io/prom/prometheus:v3.5.1 and docker.io/prom/alertmanager:v0.28.1
+#   docker.io/prom/prometheus:v3.13.5 and docker.io/prom/alertmanager:v0.28.1
 #                                      upstream builds at the pinned versions (.ci/install-real-node.sh);
 #                                      Debian's prometheus lacks Kubernetes service discovery
 #   docker.io/jaegertracing/jaeger:2.12.0 and docker.io/otel/opentelemetry-collector-contrib:0.139.0
@@ -261,7 +261,7 @@ image_redis-exporter() {
 NODE_BIN="$REPO/.cache/realnode/v$(awk '$1 == "kubernetes" {print $2}' "$REPO/tools/kube/versions")/bin"
 image_prometheus() {
   [[ -x $NODE_BIN/prometheus ]] || die "no Prometheus server build: run .ci/install-real-node.sh"
-  one_binary prometheus docker.io/prom/prometheus:v3.5.1 "$NODE_BIN/prometheus" /bin/prometheus \
+  one_binary prometheus docker.io/prom/prometheus:v3.13.5 "$NODE_BIN/prometheus" /bin/prometheus \
     "{\"Entrypoint\":[\"/bin/prometheus\"],\"Cmd\":[\"--config.file=/etc/prometheus/prometheus.yml\",\"--storage.tsdb.path=/prometheus\"],\"User\":\"65534:65534\",\"WorkingDir\":\"/prometheus\",\"Env\":[$PATH_ENV]}"
 }
 image_alertmanager() {

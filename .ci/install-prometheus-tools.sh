@@ -5,7 +5,7 @@
 #
 #   promtool  github.com/prometheus/prometheus   (tools/prometheus/go.mod)
 #             Prometheus 3.x tags map to Go module versions v0.3MM.P:
-#             v3.5.1 = v0.305.1. Built with Kubernetes service discovery,
+#             v3.13.5 = v0.313.5. Built with Kubernetes service discovery,
 #             which Debian's promtool lacks.
 #   amtool    github.com/prometheus/alertmanager (tools/prometheus/alertmanager/go.mod,
 #             a module of its own so amtool gets Alertmanager's dependency versions)

@@ -179,16 +179,17 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     expect(text).not.toContain('dev-access-key');
   });
 
-  it('the rendered command reads each <NAME>_FILE into <NAME> before the script, and stops on an unreadable file', async () => {
+  it('the rendered command reads each <NAME>_FILE into <NAME> before the script (exported: the script\'s children see it too), and stops on an unreadable file', async () => {
     const dump = containers(findObject(prod, 'CronJob', 'shop-backup')).find((c) => c.name === 'dump');
     const [shell, flag, command] = dump.command as string[];
     expect([shell, flag]).toEqual(['/bin/bash', '-c']);
     const dir = mkdtempSync(join(tmpdir(), 'backup-files-'));
     try {
       writeFileSync(join(dir, 'pw'), 's3cret with spaces', { mode: 0o400 });
-      const script = command!.replace('/scripts/dump.sh', 'printf "%s|%s" "$MONGODB_PASSWORD" "${OTHER:-unset}"');
+      const script = command!.replace('/scripts/dump.sh', 'printf "%s|%s|" "$MONGODB_PASSWORD" "${OTHER:-unset}"; printenv MONGODB_PASSWORD');
       const ok = await run('bash', ['-c', script], { env: { PATH: process.env.PATH, MONGODB_PASSWORD_FILE: join(dir, 'pw') } });
-      expect(ok).toMatchObject({ code: 0, stdout: 's3cret with spaces|unset' });
+      // what common.secretFiles.load says: the value is in the environment of every process the script starts
+      expect(ok).toMatchObject({ code: 0, stdout: 's3cret with spaces|unset|s3cret with spaces\n' });
       const missing = await run('bash', ['-c', script], { env: { PATH: process.env.PATH, MONGODB_PASSWORD_FILE: join(dir, 'nope') } });
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain(`MONGODB_PASSWORD_FILE: ${join(dir, 'nope')} is not readable`);

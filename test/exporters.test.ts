@@ -9,11 +9,12 @@
 // once, in charts/monitoring/files/metric-sources.yaml; every listed name must
 // be used.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../scripts/lib/exec.ts';
 import { assertOwnPorts } from '../scripts/lib/net.ts';
 import { chartDir, repoRoot } from '../scripts/lib/paths.ts';
 import { renderChart, type K8sObject } from '../scripts/lib/render.ts';
@@ -52,9 +53,11 @@ async function startRenderedRedis(objects: K8sObject[], name: string): Promise<R
 }
 
 /**
- * Starts redis_exporter with the rendered metrics container's environment;
- * the two addresses (redis on 127.0.0.1:6379, listening on :9121) are made
- * local, after checking they are what the chart renders.
+ * Starts redis_exporter with the rendered metrics container's environment,
+ * after the rendered metrics-auth init container's script wrote its password
+ * file from the Secret's file; the two addresses (redis on 127.0.0.1:6379,
+ * listening on :9121) and the file paths are made local, after checking they
+ * are what the chart renders.
  */
 async function startRedisExporter(objects: K8sObject[], redisPort: number): Promise<string> {
   const sts = objects.find((o) => o.kind === 'StatefulSet' && o.metadata?.name === 'shop-redis');
@@ -64,7 +67,22 @@ async function startRedisExporter(objects: K8sObject[], redisPort: number): Prom
   const env = containerEnv(objects, c);
   expect(env.REDIS_ADDR).toBe('redis://127.0.0.1:6379');
   expect(env.REDIS_EXPORTER_WEB_LISTEN_ADDRESS).toBe(':9121');
-  expect(env.REDIS_PASSWORD).toBe(PASSWORD);
+  // the password reaches the exporter only through the file the init container wrote
+  expect(Object.values(env)).not.toContain(PASSWORD);
+  expect(env.REDIS_PASSWORD_FILE).toBe('/run/redis-exporter/passwords.json');
+  const init = container(sts, 'metrics-auth');
+  const initEnv = containerEnv(objects, init);
+  expect(initEnv).toEqual({ REDIS_PASSWORD_FILE: '/etc/redis-auth/redis-password', REDIS_ADDR: 'redis://127.0.0.1:6379', EXPORTER_AUTH_FILE: env.REDIS_PASSWORD_FILE });
+  const dir = mkdtempSync(join(work, 'exporter-auth-'));
+  const script = join(dir, 'exporter-auth.sh');
+  writeFileSync(script, configMapData(objects, 'shop-redis-scripts', 'exporter-auth.sh'));
+  writeFileSync(join(dir, 'redis-password'), PASSWORD, { mode: 0o440 });
+  const authFile = join(dir, 'passwords.json');
+  const wrote = await run('bash', [script], { env: { PATH: '/usr/bin:/bin', REDIS_PASSWORD_FILE: join(dir, 'redis-password'), REDIS_ADDR: `redis://127.0.0.1:${redisPort}`, EXPORTER_AUTH_FILE: authFile } });
+  expect(wrote.code, wrote.stderr).toBe(0);
+  expect(JSON.parse(readFileSync(authFile, 'utf8'))).toEqual({ [`redis://127.0.0.1:${redisPort}`]: PASSWORD });
+  expect(statSync(authFile).mode & 0o777).toBe(0o400);
+  env.REDIS_PASSWORD_FILE = authFile;
   const listen = await freePort();
   env.REDIS_ADDR = `redis://127.0.0.1:${redisPort}`;
   env.REDIS_EXPORTER_WEB_LISTEN_ADDRESS = `127.0.0.1:${listen}`;

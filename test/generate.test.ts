@@ -1,9 +1,11 @@
 // Generated files must match what the generator writes from schemas/ now,
 // and the schemas must be complete enough to generate good docs from.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chartSchema, generatedFiles, replaceTable, staleFiles, SCHEMA_OF_CHART, withoutRequired } from '../scripts/lib/generate.ts';
-import { loadSchemaSources, walkProperties, type JsonSchema } from '../scripts/lib/schema-source.ts';
+import { keywordProblems, loadSchemaSources, walkProperties, type JsonSchema } from '../scripts/lib/schema-source.ts';
 import { umbrellaChart } from '../scripts/lib/paths.ts';
 import { chartDefaults, readChartMeta } from '../scripts/lib/values.ts';
 
@@ -51,6 +53,37 @@ describe('generated files', () => {
     const out = replaceTable(readme, '| new |', 'README.md');
     expect(out).toBe('intro\n<!-- BEGIN GENERATED PARAMETERS: npm run generate -->\n\n| new |\n\n<!-- END GENERATED PARAMETERS -->\noutro\n');
     expect(() => replaceTable('no markers', 'x', 'README.md')).toThrow(/missing the/);
+  });
+});
+
+describe('schema keywords', () => {
+  // An unquoted comma inside a flow mapping ({ description: a, b }) ends the
+  // description and makes " b" a key: JSON Schema ignores unknown keys, so only
+  // this check sees the cut description and the bogus keyword.
+  it('every generated schema holds only JSON Schema keywords, and every description is a string', () => {
+    const schemas = generatedFiles(sources).filter((f) => f.path.endsWith('values.schema.json'));
+    expect(schemas.length).toBeGreaterThanOrEqual(Object.keys(SCHEMA_OF_CHART).length);
+    for (const file of schemas) {
+      const problems = keywordProblems(JSON.parse(file.content)).map((p) => `${p.path.join('.')}: ${p.problem}`);
+      expect(problems, file.path).toEqual([]);
+    }
+  });
+
+  it('finds a bogus keyword and a description that is not a string, at any depth', () => {
+    const schema = { properties: { a: { description: 'Exporter user (clusterMonitor', 'read on local).': null }, b: { items: { description: 7 } } }, allOf: [{ then: { properties: { c: { x: 1 } } } }] };
+    expect(keywordProblems(schema).map((p) => p.path.join('.'))).toEqual(['properties.a.read on local).', 'properties.b.items.description', 'allOf.0.then.properties.c.x']);
+  });
+
+  it('refuses a source schema whose flow mapping splits a description, with file and line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'schemas-'));
+    try {
+      writeFileSync(join(dir, 'x.schema.yaml'), 'type: object\nproperties:\n  user: { description: Exporter user (clusterMonitor, read on local)., type: string }\n');
+      expect(() => loadSchemaSources(dir)).toThrow(/schemas\/x\.schema\.yaml:3: properties\.user\.read on local\)\.: "read on local\)\." is not a JSON Schema keyword/);
+      writeFileSync(join(dir, 'x.schema.yaml'), 'type: object\nproperties:\n  user: { description: "Exporter user (clusterMonitor, read on local).", type: string }\n');
+      expect(loadSchemaSources(dir).documents.get('x.schema.yaml')).toEqual({ type: 'object', properties: { user: { description: 'Exporter user (clusterMonitor, read on local).', type: 'string' } } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

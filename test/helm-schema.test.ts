@@ -22,12 +22,12 @@ const FIXTURES = [
   'values-dev.pull-policy.yaml',
   'values-dev.port-out-of-range.yaml',
   // prod profile (global.environment: prod)
-  'values-prod.floating-tag-stable.yaml',
   'values-prod.tls-off.yaml',
   'values-prod.replicas-2-no-hpa.yaml',
   'values-prod.missing-existing-secret.yaml',
   'values-prod.quota-off.yaml',
   'values-prod.null-existing-secret.yaml',
+  'values-prod.api-server-everywhere.yaml',
 ];
 
 /** `resourceQuota.hard["requests.cpu"]` → `resourceQuota.hard.requests.cpu` (helm 3 cannot tell the two apart). */

@@ -2,16 +2,20 @@
 // list (images.yaml); the values files and Chart.yaml appVersions carry the
 // same pins; Renovate's matchers (renovate.json) find every image of the list.
 import { execFileSync } from 'node:child_process';
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import {
+  belowMinimumFixed,
   imageRef,
+  isPinned,
   parseImageRef,
   readImageList,
   renderedImages,
   renovateExtract,
+  unpinnedImages,
   valuesImages,
   type RenovateCustomManager,
 } from '../scripts/lib/images.ts';
@@ -19,7 +23,10 @@ import { renderTarget } from '../scripts/lib/kube-checks.ts';
 import { describeTarget, lintTargets } from '../scripts/lib/lint.ts';
 import { repoRoot } from '../scripts/lib/paths.ts';
 import { readChartMeta } from '../scripts/lib/values.ts';
-import { helms } from './helpers/render.ts';
+import { helms, renderEnv } from './helpers/render.ts';
+import { RenderError, renderChart } from '../scripts/lib/render.ts';
+import { loadValidator } from '../scripts/lib/validate.ts';
+import { valuesFile } from '../scripts/lib/paths.ts';
 
 const list = readImageList();
 const byRepository = new Map(list.map((p) => [`${p.registry}/${p.repository}`, p]));
@@ -53,7 +60,8 @@ describe('the image list (images.yaml)', () => {
     };
     atLeast('mongo', [8, 0, 17]); // CVE-2025-14847 ("MongoBleed") is fixed in 8.0.17
     atLeast('redis', [7, 2, 11]); // 7.2.11: the Lua CVEs of October 2025
-    atLeast('prometheus', [3, 5, 1]);
+    // Prometheus: below the level its advisories are fixed at (minimumFixed beside the pin), checked on every render below
+    expect(list.find((p) => p.name === 'prometheus')?.minimumFixed).toBe('v3.11.3');
     atLeast('busybox', [1, 37, 0]);
   });
 });
@@ -88,6 +96,8 @@ describe('every image in every render comes from the list', () => {
         }
         expect(ref!.tag, `${where}: pinned by images.yaml`).toBe(pin!.tag);
       }
+      // no deployed image below the level its known advisories are fixed at
+      expect(belowMinimumFixed(rendered.objects, list)).toEqual([]);
     });
   }
 
@@ -183,13 +193,80 @@ describe('Renovate (renovate.json)', () => {
     expect(new RegExp(rule('library/mongo')!.allowedVersions!.slice(1, -1)).test('8.0.21')).toBe(true);
     expect(new RegExp(rule('library/mongo')!.allowedVersions!.slice(1, -1)).test('8.2.0')).toBe(false);
     expect(new RegExp(rule('library/redis')!.allowedVersions!.slice(1, -1)).test('7.4.0')).toBe(false);
-    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('v3.5.2')).toBe(true);
-    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('v3.6.0')).toBe(false);
+    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('v3.13.6')).toBe(true);
+    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('0.313.6')).toBe(true);
+    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('v3.14.0')).toBe(false);
+    expect(new RegExp(rule('prom/prometheus')!.allowedVersions!.slice(1, -1)).test('v3.5.3')).toBe(false);
   });
 
   it('a matcher that misses an image is caught', () => {
     const narrowed = config.customManagers.map((m) => ({ ...m, managerFilePatterns: m.managerFilePatterns.filter((p) => !p.includes('images')) }));
     const missing = renovateExtract(narrowed, [{ path: 'images.yaml', text: read('images.yaml') }]);
     expect(missing).toEqual([]);
+  });
+});
+
+describe('prod runs pinned images only (one definition: isPinned, rule image-pinned)', () => {
+  it('accepts a full version or a digest and refuses floating tags, major-only and major.minor tags', () => {
+    for (const ref of ['docker.io/library/mongo:8.0.20', 'docker.io/prom/prometheus:v3.5.3', 'docker.io/library/redis:7.2.14-alpine', 'registry.local:5000/app:v2.0.0', `docker.io/library/mongo@sha256:${'a'.repeat(64)}`, `docker.io/library/mongo:8@sha256:${'b'.repeat(64)}`, 'quay.io/minio/minio:RELEASE.2025-07-23T15-54-02Z']) {
+      expect(isPinned(ref), ref).toBe(true);
+    }
+    for (const ref of ['docker.io/library/mongo:8', 'docker.io/library/redis:7.2', 'docker.io/grafana/grafana:12', 'techshop/app:latest', 'techshop/app:stable', 'techshop/app', 'registry.local:5000/app', 'docker.io/library/mongo:8.0', 'docker.io/library/mongo@sha256:short', 'quay.io/minio/minio:RELEASE.2025-07-23']) {
+      expect(isPinned(ref), ref).toBe(false);
+    }
+  });
+
+  it('every image the prod release renders is pinned', async () => {
+    const objects = await renderEnv(helms[0]!, 'prod');
+    expect(renderedImages(objects).length).toBeGreaterThan(8);
+    expect(unpinnedImages(objects)).toEqual([]);
+  });
+
+  // any image block, not a list of keys: the exporter, a backup tool, the helm test image
+  for (const [key, ref] of [['mongodb.image.tag', 'docker.io/library/mongo:8'], ['redis.metrics.image.tag', 'docker.io/oliver006/redis_exporter:v1.67'], ['monitoring.grafana.image.tag', 'docker.io/grafana/grafana:12'], ['backup.images.awsCli.tag', 'docker.io/amazon/aws-cli:2'], ['monitoring.tests.image.tag', 'docker.io/library/busybox:1.37']] as const) {
+    const tag = ref.slice(ref.lastIndexOf(':') + 1);
+    it(`refuses ${key}=${tag} in prod: validate and helm (the template) alike`, async () => {
+      const doc = parse(readFileSync(valuesFile('prod'), 'utf8')) as Record<string, any>;
+      const path = key.split('.');
+      let node = doc;
+      for (const k of path.slice(0, -1)) node = node[k] ??= {};
+      node[path.at(-1)!] = tag;
+      const dir = mkdtempSync(join(tmpdir(), 'pinned-'));
+      try {
+        const file = join(dir, 'values-prod.yaml');
+        writeFileSync(file, stringify(doc));
+        const render = renderChart(helms[0]!, 'techshop', { valuesFiles: [file] });
+        await expect(render).rejects.toBeInstanceOf(RenderError);
+        // the profile's schema (the keys it lists) or the template's fail (every image)
+        await expect(render).rejects.toThrow(new RegExp(`image ${ref.replace(/[.]/g, '\\.')} is not pinned.*\\[rule image-pinned\\]|${path.slice(1).join('/')}.*(pattern|prod runs a pinned version)`, 's'));
+        const diagnostics = (await loadValidator()).validate('values/values-prod.yaml', readFileSync(file));
+        const pinned = diagnostics.filter((d) => d.rule === 'rule/image-pinned');
+        expect(pinned.map((d) => d.path), JSON.stringify(diagnostics)).toEqual([key]);
+        expect(pinned[0]!.message).toContain(`image ${ref} is not pinned`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+describe('minimumFixed: no deployed image below the level its advisories are fixed at', () => {
+  it('finds a Prometheus below v3.11.3 in a render (3.5.1: CVE-2026-42151, CVE-2026-42154, two UI XSS), and not the pin', async () => {
+    for (const [tag, below] of [['v3.5.1', true], ['v3.11.2', true], ['v3.11.3', false], ['v3.13.5', false]] as const) {
+      const objects = await renderChart(helms[0]!, 'monitoring', { set: [`prometheus.image.tag=${tag}`] });
+      const found = belowMinimumFixed(objects, list);
+      expect(found.length > 0, `${tag}: ${found.join('; ')}`).toBe(below);
+      if (below) expect(found[0]).toContain(`docker.io/prom/prometheus:${tag} is below prometheus's minimumFixed v3.11.3`);
+    }
+    // a digest alone cannot show its version: it is not taken as fixed
+    const digest = await renderChart(helms[0]!, 'monitoring', { set: [`prometheus.image.digest=sha256:${'c'.repeat(64)}`] });
+    expect(belowMinimumFixed(digest, list)).toHaveLength(1);
+  });
+
+  it('images.yaml refuses a pin below its own minimumFixed, and a minimumFixed that is no version', () => {
+    const entry = (tag: string, minimumFixed: string) => `images:\n  prometheus:\n    registry: docker.io\n    repository: prom/prometheus\n    tag: "${tag}"\n    minimumFixed: "${minimumFixed}"\n`;
+    expect(readImageList(entry('v3.13.5', 'v3.11.3'))[0]?.minimumFixed).toBe('v3.11.3');
+    expect(() => readImageList(entry('v3.5.1', 'v3.11.3'))).toThrow(/tag v3\.5\.1 is below its minimumFixed v3\.11\.3/);
+    expect(() => readImageList(entry('v3.13.5', '3.11'))).toThrow(/minimumFixed must be a version/);
   });
 });

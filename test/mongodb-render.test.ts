@@ -183,13 +183,20 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
     it('reads every credential from the one Secret by key', async () => {
       const s = await sts();
       const refs = allContainers(s).flatMap((c) => (c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => [c.name, e.name, e.valueFrom.secretKeyRef]));
-      expect(refs).toEqual([
-        ['bootstrap', 'MONGODB_ROOT_PASSWORD', { name: want.secretName, key: 'mongodb-root-password' }],
-        ['bootstrap', 'MONGODB_PASSWORD', { name: want.secretName, key: 'mongodb-password' }],
-        ['bootstrap', 'MONGODB_METRICS_PASSWORD', { name: want.secretName, key: 'mongodb-metrics-password' }],
-        ['bootstrap', 'MONGODB_BACKUP_PASSWORD', { name: want.secretName, key: 'mongodb-backup-password' }],
-        ['metrics', 'MONGODB_PASSWORD', { name: want.secretName, key: 'mongodb-metrics-password' }],
-      ]);
+      // only the exporter, which reads credentials from nothing but its environment (README "Security model")
+      expect(refs).toEqual([['metrics', 'MONGODB_PASSWORD', { name: want.secretName, key: 'mongodb-metrics-password' }]]);
+      // the bootstrap sidecar: each password as a file of the mounted Secret, read when a query needs it
+      const bootstrap = containerOf(s, 'bootstrap');
+      const files = Object.fromEntries((bootstrap.env ?? []).filter((e: { name: string }) => e.name.endsWith('_PASSWORD_FILE')).map((e: { name: string; value?: string }) => [e.name, e.value]));
+      expect(files).toEqual({
+        MONGODB_ROOT_PASSWORD_FILE: '/etc/mongodb/credentials/mongodb-root-password',
+        MONGODB_PASSWORD_FILE: '/etc/mongodb/credentials/mongodb-password',
+        MONGODB_METRICS_PASSWORD_FILE: '/etc/mongodb/credentials/mongodb-metrics-password',
+        MONGODB_BACKUP_PASSWORD_FILE: '/etc/mongodb/credentials/mongodb-backup-password',
+      });
+      expect(bootstrap.volumeMounts).toContainEqual({ name: 'credentials', mountPath: '/etc/mongodb/credentials', readOnly: true });
+      const keys = ['mongodb-root-password', 'mongodb-password', 'mongodb-metrics-password', 'mongodb-backup-password'];
+      expect(s.spec.template.spec.volumes).toContainEqual({ name: 'credentials', secret: { secretName: want.secretName, defaultMode: 0o440, items: keys.map((key) => ({ key, path: key })) } });
       const secrets = byKind(await load(), 'Secret');
       if (env === 'prod') {
         expect(secrets).toEqual([]); // global.mongodb.existingSecret: the user's Secret

@@ -324,7 +324,7 @@ describe('standalone on real mongod 6.0 (generated credentials from the rendered
     rmSync(join(root, 'standalone', 'pod-0', 'volumes', 'bootstrap-tmp'), { recursive: true, force: true });
     const empty = await pods.bootstrap(0);
     expect(empty.code).not.toBe(0); // the pass fails (retried next pass); no marker is written
-    expect(empty.stderr + empty.stdout).toMatch(/MONGODB_PASSWORD is empty: no password for techshop@techshop/);
+    expect(empty.stderr + empty.stdout).toMatch(/MONGODB_PASSWORD_FILE \(\S+\/mongodb-password\) is empty: no password for techshop@techshop/);
     expect(await sh.eval(rotated, 'print(db.getSiblingDB("techshop").orders.countDocuments())')).toBe('1');
     expect(await sh.eval(rootUri, 'print(db.getSiblingDB("techshop").orders.getIndexes().length)')).toBe(indexes);
     await pods.servers.get(0)?.kill();

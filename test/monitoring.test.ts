@@ -17,7 +17,7 @@ import { findObject, podSpecOf, renderChart, RELEASE_NAMESPACE, type K8sObject, 
 import { findTool } from '../scripts/lib/tools.ts';
 import { byKind, helms } from './helpers/render.ts';
 import { endpointSliceTargets, podRoleTargets, relabel } from './helpers/prometheus.ts';
-import { imageRef } from '../scripts/lib/images.ts';
+import { imageRef, readImageList } from '../scripts/lib/images.ts';
 import { alertmanagerReferences } from '../scripts/lib/rules.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered objects and configs are untyped YAML */
@@ -47,7 +47,7 @@ const KSM_ALERTS = ['TechShopAppNotReady', 'TechShopHPAAtMax', 'TechShopPodResta
 const KUBELET_ALERTS = ['TechShopPersistentVolumeFillingUp'];
 const chartValues = load(readFileSync(join(chartDir(CHART), 'values.yaml'), 'utf8')) as any;
 
-// Upstream builds of the deployed versions (.ci/install-prometheus-tools.sh): Prometheus 3.5.1, Alertmanager 0.28.1.
+// Upstream builds of the deployed versions (.ci/install-prometheus-tools.sh): Prometheus 3.13.5, Alertmanager 0.28.1.
 const promtool = findTool('promtool-upstream');
 const amtool = findTool('amtool-upstream');
 const kubeconformBin = findTool('kubeconform');
@@ -93,8 +93,8 @@ async function tool(bin: string | undefined, args: string[], cwd?: string): Prom
 /**
  * promtool check config on the rendered prometheus.yml, verbatim, with the
  * rule file where the config points (relative to it). Only the service
- * account's token path is rewritten to a scratch file: promtool stats it, and
- * it exists only inside a pod. promtool is upstream's (the deployed
+ * account's directory (token, ca.crt) is rewritten to scratch files: promtool
+ * reads them, and they exist only inside a pod. promtool is upstream's (the deployed
  * Prometheus version, built with Kubernetes service discovery; Debian's is
  * built without it and rejects every kubernetes_sd_configs block).
  */
@@ -102,7 +102,10 @@ async function promtoolCheckConfig(prometheusYml: string, rulesYml: string): Pro
   const dir = scratch('config');
   writeFileSync(join(dir, 'techshop_rules.yml'), rulesYml);
   writeFileSync(join(dir, 'token'), 'token');
-  writeFileSync(join(dir, 'prometheus.yml'), prometheusYml.replaceAll('/var/run/secrets/kubernetes.io/serviceaccount/token', join(dir, 'token')));
+  // a real CA certificate: the kubelet job's ca_file
+  const ca = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-days', '1', '-subj', '/CN=scratch-ca']);
+  if (ca.code !== 0) throw new Error(`openssl: ${ca.stderr}`);
+  writeFileSync(join(dir, 'prometheus.yml'), prometheusYml.replaceAll('/var/run/secrets/kubernetes.io/serviceaccount/', `${dir}/`));
   return tool(promtool, ['check', 'config', 'prometheus.yml'], dir);
 }
 
@@ -123,6 +126,12 @@ function contractLabels(component: string, release = 'shop'): Record<string, str
 }
 
 // ---------------------------------------------------------------------------
+
+it('promtool is the deployed Prometheus version (images.yaml), so the config is checked by what runs it', async () => {
+  const pin = readImageList().find((p) => p.name === 'prometheus')!;
+  const version = await tool(promtool, ['--version']);
+  expect(version.out).toMatch(new RegExp(`^promtool, version ${pin.tag.replace(/^v/, '').replace(/\./g, '\\.')} `));
+});
 
 describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label, helm) => {
   const cache = new Map<string, Promise<K8sObject[]>>();
@@ -312,6 +321,8 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         expect(jobs.kubelet.metric_relabel_configs[0].regex).toBe(`kubelet_volume_stats_(capacity|used|available)_bytes;${NS}`);
         // the kubelet itself on its HTTPS port (nodes/metrics), not the API server's node proxy (nodes/proxy)
         expect(jobs.kubelet.scheme).toBe('https');
+        // the kubelet's certificate is verified against the service account's cluster CA
+        expect(jobs.kubelet.tls_config).toEqual({ ca_file: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt' });
         expect(jobs.kubelet.metrics_path ?? '/metrics').toBe('/metrics');
         expect(JSON.stringify(jobs.kubelet)).not.toMatch(/proxy|kubernetes\.default/);
         const address = jobs.kubelet.relabel_configs.find((r: { target_label?: string }) => r.target_label === '__address__');
@@ -350,6 +361,9 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(egressTo(prometheus, contractLabels('mongodb', 'other'), 9216)).toBe(false);
       const api = prometheus.spec.egress.find((r: any) => r.to?.[0]?.ipBlock && r.ports.some((p: any) => p.port === 6443));
       expect(api.ports).toEqual([{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }]);
+      // the API server by its addresses (prod), else public addresses only: never the cluster's private ranges by default
+      if (env === 'prod') expect(api.to).toEqual([{ ipBlock: { cidr: '10.0.0.0/24' } }]);
+      else expect(api.to).toEqual([{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'] } }]);
       const ksm = prometheus.spec.egress.find((r: any) => r.ports.some((p: any) => p.port === 8080));
       if (env === 'prod') expect(ksm.to).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'kube-state-metrics' } } }]);
       else expect(ksm).toBeUndefined();
@@ -466,6 +480,18 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         expect(monitor.spec.namespaceSelector).toEqual({ matchNames: [NS] });
       }
     });
+  });
+
+  it('verifies the kubelets against the service account CA unless kubelet.insecureSkipVerify opts out (and both configs pass promtool)', async () => {
+    const rules = configMapData(await all(), 'shop-prometheus', 'techshop_rules.yml');
+    for (const [skip, tls] of [[false, { ca_file: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt' }], [true, { insecure_skip_verify: true }]] as const) {
+      const objects = await render(`kubelet-skip-${skip}`, { set: ['kubelet.enabled=true', `kubelet.insecureSkipVerify=${skip}`] });
+      const text = configMapData(objects, 'shop-prometheus', 'prometheus.yml');
+      const kubelet = (load(text) as any).scrape_configs.find((j: { job_name: string }) => j.job_name === 'kubelet');
+      expect(kubelet.tls_config).toEqual(tls);
+      const checked = await promtoolCheckConfig(text, rules);
+      expect(checked.code, checked.out).toBe(0);
+    }
   });
 
   describe('alert rules', () => {

@@ -7,7 +7,7 @@
 // objectstore ConfigMap and Secret. Everything binds 127.0.0.1; the server is
 // stopped by its recorded pid, also on failure.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -185,6 +185,35 @@ describe('the rendered bucket Job', () => {
     expect(listed()).toEqual(['techshop-backups', 'techshop-static']);
     const kept = aws(['s3', 'cp', 's3://techshop-static/img/logo.txt', '-']);
     expect(kept.stdout).toBe('static file\n');
+  });
+
+  it('keeps the keys off every command line and out of mc\'s environment (each mc run recorded by a wrapper); mc\'s config is 0600', () => {
+    // a directory ahead of the real mc on PATH: an mc that appends its argv and environment
+    // (NUL-separated, as /proc/<pid>/cmdline and environ hold them) to a log, then execs the real one
+    const wrapDir = join(root, 'mc-wrapper');
+    mkdirSync(wrapDir, { recursive: true });
+    const logFile = join(root, 'mc-invocations.log');
+    writeFileSync(join(wrapDir, 'mc'), `#!/bin/bash\n{ printf 'argv'; printf '\\0%s' "$0" "$@"; printf '\\0env\\0'; cat /proc/$$/environ; printf '\\n--\\n'; } >>${JSON.stringify(logFile)}\nexec ${JSON.stringify(join(tools, 'mc'))} "$@"\n`);
+    chmodSync(join(wrapDir, 'mc'), 0o755);
+    const container = job();
+    const env = { ...resolveEnv(container.env, clusterEndpoint()), HOME: join(root, 'home'), MC_CONFIG_DIR: join(root, 'mc-argv') };
+    const r = spawnSync(container.command[0], container.command.slice(1).map((a: string) => local(a, '')), {
+      env: { PATH: [wrapDir, tools, '/usr/bin', '/bin'].join(':'), ...env },
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const log = readFileSync(logFile, 'utf8');
+    const runs = log.split('\n--\n').filter(Boolean);
+    expect(runs.length).toBeGreaterThanOrEqual(5); // ls, then mb and stat per bucket
+    for (const secret of [credentials['secret-access-key']!, credentials['access-key-id']!]) {
+      expect(log.includes(secret), 'a key in an mc argv or environment').toBe(false);
+    }
+    // the job's own process: bash and the script path, nothing else
+    expect(container.command).toEqual(['/bin/bash', '/scripts/buckets.sh']);
+    const config = join(root, 'mc-argv', 'config.json');
+    expect(statSync(config).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(config, 'utf8')).aliases.objectstore).toMatchObject({ url: endpoint, accessKey: credentials['access-key-id'], secretKey: credentials['secret-access-key'], api: 'S3v4' });
   });
 
   it('fails with the cause when the server refuses the keys, after its timeout', () => {

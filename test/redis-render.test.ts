@@ -114,6 +114,14 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       expect(exporter.livenessProbe).toEqual({ httpGet: { path: '/', port: 'metrics' }, initialDelaySeconds: 10, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 });
       expect(exporter.readinessProbe.tcpSocket).toEqual({ port: 'metrics' });
       expect(exporter.resources).toEqual({ requests: { cpu: '25m', memory: '32Mi', 'ephemeral-storage': '16Mi' }, limits: { cpu: '100m', memory: '64Mi', 'ephemeral-storage': '64Mi' } });
+      // the password only as the JSON file (in memory) the metrics-auth init container wrote from the Secret's file
+      expect(exporter.env.filter((e: any) => e.valueFrom)).toEqual([]);
+      expect(exporter.env).toContainEqual({ name: 'REDIS_PASSWORD_FILE', value: '/run/redis-exporter/passwords.json' });
+      expect(exporter.volumeMounts).toEqual([{ name: 'metrics-auth', mountPath: '/run/redis-exporter', readOnly: true }]);
+      const auth = container(sts, 'metrics-auth');
+      expect(auth.command).toEqual(['/bin/bash', '/scripts/exporter-auth.sh']);
+      expect(auth.image).toBe(imageRef('redis'));
+      expect(podSpecOf(sts).volumes).toContainEqual({ name: 'metrics-auth', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
       expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
       expect(sts.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
       expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: cluster ? '5Gi' : '1Gi' } } });
@@ -143,6 +151,7 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
         { name: 'scripts', configMap: { name: 'shop-redis-scripts' } },
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
         PASSWORD_VOLUME(secretName),
+        { name: 'metrics-auth', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
       ]);
       expect(checkPodSecurityRestricted(rendered)).toEqual([]);
       expect(checkNetworkPolicyCoverage(rendered)).toEqual([]);
@@ -168,7 +177,9 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       for (const object of rendered) {
         for (const c of containers(object)) {
           for (const e of c.env ?? []) {
-            if (/_FILE$/.test(e.name)) expect(e, `${object.metadata.name}/${c.name}`).toEqual({ name: e.name, value: PASSWORD_FILE_ENV.value });
+            // the exporter's password file is the JSON map the metrics-auth init container writes from the Secret's file
+            if (e.name === 'EXPORTER_AUTH_FILE' || (c.name === 'metrics' && e.name === 'REDIS_PASSWORD_FILE')) expect(e.value).toBe('/run/redis-exporter/passwords.json');
+            else if (/_FILE$/.test(e.name)) expect(e, `${object.metadata.name}/${c.name}`).toEqual({ name: e.name, value: PASSWORD_FILE_ENV.value });
             else if (/PASSWORD|AUTH/.test(e.name)) expect(e.valueFrom, `${object.metadata.name}/${c.name} ${e.name}`).toEqual(SECRET_REF(secretName));
           }
         }
@@ -340,7 +351,7 @@ describe('scripts the chart ships', () => {
       // the ConfigMap carries the files unchanged
       expect(configMapDataOf(objects, 'shop-redis-scripts', name)).toBe(readFileSync(join(filesDir, name), 'utf8'));
     }
-    expect(files.map((f) => f.split('/').pop()).sort()).toEqual(['bootstrap.sh', 'probe.sh', 'start.sh']);
+    expect(files.map((f) => f.split('/').pop()).sort()).toEqual(['bootstrap.sh', 'exporter-auth.sh', 'probe.sh', 'start.sh']);
     for (const env of ['dev', 'prod'] as const) {
       const pod = findObject(env === 'prod' ? objects : await render(helms[0]!, env), 'Pod', 'shop-redis-test');
       const path = join(dir, `helm-test-${env}.sh`);

@@ -23,6 +23,7 @@ import {
   vpaWithHpa,
   vpaRange,
   ipBlockExcepts,
+  imagesPinned,
   alertmanagerReferences,
   workloadDemands,
   alertmanagerNoInlineCredentials,
@@ -92,6 +93,7 @@ describe('the shipped values pass every rule', () => {
         vpaWithHpa,
         vpaRange,
         ipBlockExcepts,
+        imagesPinned,
         alertmanagerReferences,
         connectionsResolvable,
         credentialsSingleSource,
@@ -103,7 +105,7 @@ describe('the shipped values pass every rule', () => {
         objectstoreConsumers,
       ]),
     );
-    expect(RULES).toHaveLength(23);
+    expect(RULES).toHaveLength(24);
   });
 });
 

@@ -52,8 +52,10 @@ const FIRST_CASES: Case[] = [
   { fixture: 'values-dev.hpa-target-over-100.yaml', expected: [e('schema/maximum', 7, 5, 'app.autoscaling.targetCPUUtilizationPercentage', 'must be <= 100 (got 150)')] },
 
   // Prod policy.
-  { fixture: 'values-prod.floating-tag-stable.yaml', expected: [e('profile/prod', 14, 5, 'app.image.tag', '(got "stable") - prod policy: prod runs a pinned version')] },
-  { fixture: 'values-prod.latest.yaml', expected: [e('profile/prod', 14, 5, 'app.image.tag', '(got "latest") - prod policy')] },
+  { fixture: 'values-prod.floating-tag-stable.yaml', expected: [e('rule/image-pinned', 14, 5, 'app.image.tag', 'image docker.io/techshop/app:stable is not pinned: prod runs every image at a full version')] },
+  { fixture: 'values-prod.latest.yaml', expected: [e('rule/image-pinned', 14, 5, 'app.image.tag', 'image docker.io/techshop/app:latest is not pinned')] },
+  { fixture: 'values-prod.api-server-everywhere.yaml', expected: [e('profile/prod', 140, 7, 'monitoring.networkPolicy.apiServer.cidr', "prod policy: prod names the API server's addresses")] },
+  { fixture: 'values-prod.api-server-everywhere-ipv6.yaml', expected: [e('profile/prod', 140, 7, 'monitoring.networkPolicy.apiServer.cidr', "prod policy: prod names the API server's addresses")] },
   { fixture: 'values-prod.tls-off.yaml', expected: [e('profile/prod', 42, 7, 'app.ingress.tls.enabled', 'prod requires TLS')] },
   { fixture: 'values-prod.ingress-off.yaml', expected: [e('profile/prod', 38, 5, 'app.ingress.enabled', 'prod serves the app through the ingress')] },
   { fixture: 'values-prod.hpa-min-2.yaml', expected: [e('profile/prod', 25, 5, 'app.autoscaling.minReplicas', 'must be >= 3 (got 2)')] },
@@ -174,6 +176,8 @@ describe('bad values corpus', () => {
       { rule: 'profile/prod', line: 91, column: 5, path: 'backup.storage.objectstore' },
       // MinIO takes no server-side encryption without a KMS: prod's external S3 must encrypt
       { rule: 'profile/prod', line: 90, column: 3, path: 'backup.storage.serverSideEncryption.type' },
+      // staging keeps the default API server egress (every public address): prod names the control plane
+      { rule: 'profile/prod', line: 71, column: 1, path: 'monitoring.networkPolicy.apiServer.cidr' },
       { rule: 'profile/prod', line: 71, column: 1, path: 'monitoring.kubeStateMetrics.enabled' },
       { rule: 'profile/prod', line: 26, column: 5, path: 'app.autoscaling.minReplicas' },
       // staging's in-cluster Jaeger, and no external backend

@@ -49,33 +49,8 @@ export async function uncommittedValuesFiles(root: string, files: string[]): Pro
   return problems;
 }
 
-const FLOATING_TAGS = new Set(['latest', 'stable', 'main', 'master', 'edge', 'dev', 'nightly']);
-
-/** Images of rendered pod templates that are not pinned to a version or digest. */
-export function unpinnedImages(objects: K8sObject[]): string[] {
-  const images = new Set<string>();
-  for (const object of objects) {
-    const pod = podTemplateSpec(object);
-    for (const container of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) images.add(container.image as string);
-  }
-  return [...images].filter((image) => !isPinned(image)).sort();
-}
-
-export function isPinned(image: string): boolean {
-  if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
-  const lastSlash = image.lastIndexOf('/');
-  const colon = image.indexOf(':', lastSlash + 1);
-  if (colon < 0) return false;
-  const tag = image.slice(colon + 1);
-  return !FLOATING_TAGS.has(tag) && /\d/.test(tag);
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function podTemplateSpec(object: K8sObject): any {
-  if (object.kind === 'Pod') return object.spec;
-  if (object.kind === 'CronJob') return object.spec?.jobTemplate?.spec?.template?.spec;
-  return object.spec?.template?.spec;
-}
+// Pinned images: one definition for deploy, validate and the charts (scripts/lib/images.ts).
+export { isPinned, unpinnedImages } from './images.ts';
 
 /** What the kube context points at, as the kubeconfig says it (`kubectl config view --minify --flatten`). */
 export interface KubeContextInfo {

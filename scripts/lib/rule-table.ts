@@ -124,6 +124,17 @@ export const RULE_TABLE = {
       },
     },
   },
+  'image-pinned': {
+    twin: 'rule',
+    message:
+      'image {image} is not pinned: prod runs every image at a full version (major.minor.patch, a "v" prefix and a suffix such as -alpine allowed, or MinIO\'s RELEASE.<date>T<time>Z) or a digest (sha256:…), never a floating tag such as latest, 8 or 7.2, so rollbacks and audits know what runs; give that image block a full version tag or a digest',
+    constants: {
+      // The ONE definition of a pinned tag: isPinned (scripts/lib/images.ts), the prod profile's
+      // image tags (x-generated-pattern pinnedTag) and common.images.image read it.
+      tagPattern: ['^v?[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.+_-]+)?$', '^RELEASE\\.[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}Z$'],
+      digestPattern: ['^sha256:[a-f0-9]{64}$'],
+    },
+  },
   'api-not-served': {
     twin: 'cluster',
     cluster: 'depends on the APIs (CRDs) the target cluster serves',

@@ -3,6 +3,7 @@
 import type { PathSegment } from './diagnostics.ts';
 import { formatCpu, formatMemory, parseAmount, parseCpu, parseMemory, resolveSurge } from './quantity.ts';
 import { isStrictSubset } from './cidr.ts';
+import { PINNED_DIGEST, PINNED_TAG } from './images.ts';
 import { umbrellaChart } from './paths.ts';
 import { longestGapMinutes, parseCron } from './cron.ts';
 import { ruleConstant, ruleMessage, type RuleId } from './rule-table.ts';
@@ -430,6 +431,33 @@ export const ipBlockExcepts: Rule = (values) => {
   return findings;
 };
 
+/**
+ * prod runs pinned images only: every image block of the values ({repository,
+ * tag, digest} under a key "image" or in a map "images"), outside what is
+ * switched off, has a digest or a full-version tag (the one definition in
+ * scripts/lib/images.ts; common.images.image checks each image it renders).
+ */
+export const imagesPinned: Rule = (values) => {
+  if ((values.global as Values | undefined)?.environment !== 'prod') return [];
+  const findings: Finding[] = [];
+  const walk = (node: Values, path: PathSegment[]): void => {
+    if (node.enabled === false) return;
+    const isImage = (path.at(-1) === 'image' || path.at(-2) === 'images') && ('repository' in node || 'tag' in node);
+    if (isImage) {
+      const digest = node.digest ? String(node.digest) : '';
+      const tag = node.tag === undefined || node.tag === null ? '' : String(node.tag);
+      if (digest ? !PINNED_DIGEST.test(digest) : !PINNED_TAG.test(tag)) {
+        const name = [node.registry, node.repository].filter(Boolean).join('/');
+        findings.push(shared('image-pinned', [...path, digest ? 'digest' : 'tag'], { image: digest ? `${name}@${digest}` : `${name}:${tag}` }));
+      }
+      return;
+    }
+    for (const [key, value] of Object.entries(node)) if (isPlainObject(value)) walk(value, [...path, key]);
+  };
+  walk(values, []);
+  return findings;
+};
+
 /** The VPA admission controller refuses a maxAllowed below minAllowed, resource by resource. */
 export const vpaRange: Rule = (values) => {
   const vpa = get(values, ['app', 'vpa']) as { enabled: boolean; minAllowed?: Values; maxAllowed?: Values } | undefined;
@@ -841,6 +869,7 @@ export const RULES: Rule[] = [
   vpaWithHpa,
   vpaRange,
   ipBlockExcepts,
+  imagesPinned,
   connectionsResolvable,
   credentialsSingleSource,
   externalSecretKeys,
@@ -860,7 +889,7 @@ export const RULES: Rule[] = [
  */
 export function rulesOf(chart: string): Rule[] {
   if (chart === umbrellaChart) return RULES;
-  if (chart === 'logging') return [ipBlockExcepts];
+  if (chart === 'logging') return [ipBlockExcepts, imagesPinned];
   return [];
 }
 

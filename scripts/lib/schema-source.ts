@@ -2,8 +2,9 @@
 // self-contained JSON Schemas helm and the validator use.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parseDocument, type Document } from 'yaml';
 import { cronPattern } from './cron.ts';
+import { ruleConstant } from './rule-table.ts';
 import { schemasDir } from './paths.ts';
 
 export type JsonSchema = { [key: string]: unknown };
@@ -20,7 +21,15 @@ export function loadSchemaSources(dir = schemasDir): SchemaSources {
       const rel = sub ? `${sub}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(rel);
       else if (entry.name.endsWith('.schema.yaml')) {
-        documents.set(rel, withInt32Bounds(withGeneratedPatterns(parse(readFileSync(join(dir, rel), 'utf8')))) as JsonSchema);
+        const text = readFileSync(join(dir, rel), 'utf8');
+        const doc = parseDocument(text);
+        if (doc.errors.length) throw new Error(`schemas/${rel}: ${doc.errors[0]?.message}`);
+        const source = doc.toJS() as unknown;
+        const problems = keywordProblems(source);
+        if (problems.length) {
+          throw new Error(problems.map((p) => `schemas/${rel}:${sourceLine(doc, text, p.path)}: ${p.path.join('.')}: ${p.problem}`).join('\n'));
+        }
+        documents.set(rel, withInt32Bounds(withGeneratedPatterns(source)) as JsonSchema);
       }
     }
   };
@@ -28,8 +37,73 @@ export function loadSchemaSources(dir = schemasDir): SchemaSources {
   return { documents };
 }
 
+/** The JSON Schema keywords (draft-07 and 2020-12) a schema object may hold; `x-…` keys are ours. */
+export const SCHEMA_KEYWORDS = new Set([
+  '$schema', '$id', '$ref', '$defs', '$comment', '$anchor', 'definitions',
+  'title', 'description', 'default', 'examples', 'deprecated', 'readOnly', 'writeOnly',
+  'type', 'enum', 'const', 'format', 'contentEncoding', 'contentMediaType',
+  'minLength', 'maxLength', 'pattern',
+  'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf',
+  'properties', 'patternProperties', 'additionalProperties', 'unevaluatedProperties', 'required',
+  'minProperties', 'maxProperties', 'propertyNames', 'dependentRequired', 'dependentSchemas', 'dependencies',
+  'items', 'prefixItems', 'additionalItems', 'unevaluatedItems', 'contains', 'minContains', 'maxContains', 'minItems', 'maxItems', 'uniqueItems',
+  'allOf', 'anyOf', 'oneOf', 'not', 'if', 'then', 'else',
+]);
+/** Keywords whose value is one schema, a map of schemas, or a list of schemas. */
+const ONE_SCHEMA = new Set(['additionalProperties', 'unevaluatedProperties', 'propertyNames', 'items', 'additionalItems', 'unevaluatedItems', 'contains', 'not', 'if', 'then', 'else']);
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
+const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
+/** Keywords whose value must be a string. */
+const STRING_KEYWORDS = new Set(['description', 'title', '$comment', 'pattern', 'format', '$ref', '$id', '$schema']);
+
+export interface KeywordProblem {
+  /** Keys from the document's root to the offending key. */
+  path: string[];
+  problem: string;
+}
+
+/**
+ * Keys of schema objects that are no JSON Schema keyword (and no `x-` extension),
+ * and descriptions (titles, patterns, …) that are not strings, in a source or a
+ * generated schema. Catches YAML that parses into something else than was meant:
+ * a flow mapping `{ description: a, b }` ends the description at the comma and
+ * turns ` b` into a key.
+ */
+export function keywordProblems(node: unknown, path: string[] = []): KeywordProblem[] {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return [];
+  const problems: KeywordProblem[] = [];
+  for (const [key, value] of Object.entries(node)) {
+    const here = [...path, key];
+    if (!SCHEMA_KEYWORDS.has(key) && !key.startsWith('x-')) {
+      problems.push({ path: here, problem: `"${key}" is not a JSON Schema keyword (a comma or colon in an unquoted flow-mapping value? quote the value)` });
+      continue;
+    }
+    if (STRING_KEYWORDS.has(key) && typeof value !== 'string') problems.push({ path: here, problem: `${key} must be a string` });
+    if (ONE_SCHEMA.has(key)) problems.push(...keywordProblems(value, here));
+    else if (SCHEMA_MAPS.has(key) && value !== null && typeof value === 'object') {
+      for (const [sub, schema] of Object.entries(value)) problems.push(...keywordProblems(schema, [...here, sub]));
+    } else if (SCHEMA_LISTS.has(key) && Array.isArray(value)) {
+      value.forEach((item, i) => problems.push(...keywordProblems(item, [...here, String(i)])));
+    }
+  }
+  return problems;
+}
+
+/** A problem of a source file with its line (the nearest node the path reaches that has a position). */
+function sourceLine(doc: Document, text: string, path: string[]): number {
+  for (let n = path.length; n > 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) return text.slice(0, node.range[0]).split('\n').length;
+  }
+  return 1;
+}
+
 /** Patterns generated from a grammar in code (`x-generated-pattern: cron`), so the schema and the parser share one source. */
-const GENERATED_PATTERNS: Record<string, () => string> = { cron: cronPattern };
+const GENERATED_PATTERNS: Record<string, () => string> = {
+  cron: cronPattern,
+  // a pinned image tag (rule image-pinned: isPinned and common.images.image read the same constant)
+  pinnedTag: () => (ruleConstant('image-pinned', 'tagPattern') as readonly string[]).map((p) => `(${p})`).join('|'),
+};
 
 function withGeneratedPatterns(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(withGeneratedPatterns);

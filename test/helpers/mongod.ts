@@ -5,7 +5,7 @@
 // 6.0 and 8.0 both accept.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { killChildren } from './processes.ts';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -256,7 +256,7 @@ interface Volume {
   name: string;
   configMap?: { name: string; items?: { key: string; path: string }[] };
   emptyDir?: object;
-  secret?: object;
+  secret?: { secretName: string; defaultMode?: number; items?: { key: string; path: string }[] };
 }
 
 /**
@@ -350,6 +350,17 @@ export class ChartPods {
         const data = (findObject(this.objects, 'ConfigMap', volume.configMap.name) as { data?: Record<string, string> }).data ?? {};
         const items = volume.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }));
         for (const item of items) writeFileSync(join(dir, item.path), this.localize(data[item.key] ?? ''));
+      }
+      if (volume.secret) {
+        // as the kubelet writes a Secret volume: the decoded keys, with the volume's mode
+        const data = secretData(this.objects, volume.secret.secretName);
+        const items = volume.secret.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+        for (const item of items) {
+          if (data[item.key] === undefined) throw new Error(`Secret ${volume.secret.secretName} has no key ${item.key}`);
+          const file = join(dir, item.path);
+          rmSync(file, { force: true });
+          writeFileSync(file, data[item.key] as string, { mode: volume.secret.defaultMode ?? 0o644 });
+        }
       }
       dirs.set(volume.name, dir);
     }

@@ -32,7 +32,8 @@
 set -euo pipefail
 
 : "${ARCHITECTURE:?}" "${POD_NAME:?}" "${MEMBER_DOMAIN:?}" "${HOSTS_FILE:?}"
-: "${MONGODB_ROOT_USER:?}" "${MONGODB_ROOT_PASSWORD:?}" "${MONGODB_INIT_SCRIPT:?}"
+: "${MONGODB_ROOT_USER:?}" "${MONGODB_ROOT_PASSWORD_FILE:?}" "${MONGODB_INIT_SCRIPT:?}"
+[ -r "$MONGODB_ROOT_PASSWORD_FILE" ] || { echo "MONGODB_ROOT_PASSWORD_FILE: $MONGODB_ROOT_PASSWORD_FILE is not readable" >&2; exit 1; }
 REPLICA_SET_NAME=${REPLICA_SET_NAME:-rs0}
 INTERVAL_SECONDS=${INTERVAL_SECONDS:-30}
 TIMEOUT_MS=${TIMEOUT_MS:-5000}
@@ -45,9 +46,11 @@ ORDINAL=${POD_NAME##*-}
 LOCAL=${MONGODB_LOCAL_ADDRESS:-127.0.0.1:27017}
 SELF=${MONGODB_MEMBER_ADDRESS:-${POD_NAME}${MEMBER_DOMAIN}:27017}
 
-# Authenticates the shell as root; the password is read from the environment,
-# never passed on a command line.
-AUTH='db.getSiblingDB("admin").auth(process.env.MONGODB_ROOT_USER, process.env.MONGODB_ROOT_PASSWORD);'
+# Authenticates the shell as root. The password is read from its file (the
+# mounted Secret) inside mongosh, by the query that needs it: it is never on a
+# command line, nor in this script's or mongosh's environment.
+ROOT_PASSWORD='require("fs").readFileSync(process.env.MONGODB_ROOT_PASSWORD_FILE, "utf8")'
+AUTH="db.getSiblingDB(\"admin\").auth(process.env.MONGODB_ROOT_USER, ${ROOT_PASSWORD});"
 
 # A member's state as one word (see the table above).
 JS_STATE='const h = db.hello();
@@ -57,7 +60,7 @@ print(h.setName ? (h.isWritablePrimary ? "primary" : h.secondary ? "secondary" :
 # Creating first only succeeds through the localhost exception (no user yet);
 # otherwise mongod answers Unauthorized and the password is checked instead.
 JS_ROOT='const admin = db.getSiblingDB("admin");
-const user = process.env.MONGODB_ROOT_USER, pwd = process.env.MONGODB_ROOT_PASSWORD;
+const user = process.env.MONGODB_ROOT_USER, pwd = '"${ROOT_PASSWORD}"';
 let state = "auth-failed";
 try { admin.createUser({ user: user, pwd: pwd, roles: ["root"] }); state = "created"; } catch (e) {
   try { const r = admin.auth(user, pwd); if (r && r.ok === 1) state = "exists"; } catch (e2) { /* wrong password */ }

@@ -7,13 +7,16 @@
 //     what the config says;
 //   - createIndex() of an index that exists with the same keys and options
 //     does nothing.
-// Passwords come from the environment (the Secret), never from the file.
+// Passwords come from the files of the mounted Secret (<NAME>_FILE), read here,
+// never from init-config.json and never from the environment.
 (function init() {
   const config = JSON.parse(require('fs').readFileSync(process.env.MONGODB_INIT_CONFIG, 'utf8'));
 
   function ensureUser(spec) {
-    const pwd = process.env[spec.passwordEnv];
-    if (!pwd) throw new Error(`${spec.passwordEnv} is empty: no password for ${spec.user}@${spec.db}`);
+    const file = process.env[spec.passwordFileEnv];
+    if (!file) throw new Error(`${spec.passwordFileEnv} is not set: no password file for ${spec.user}@${spec.db}`);
+    const pwd = require('fs').readFileSync(file, 'utf8');
+    if (!pwd) throw new Error(`${spec.passwordFileEnv} (${file}) is empty: no password for ${spec.user}@${spec.db}`);
     const database = db.getSiblingDB(spec.db);
     if (database.getUser(spec.user) === null) {
       database.createUser({ user: spec.user, pwd, roles: spec.roles });

@@ -95,13 +95,19 @@ scrape_configs:
 {{- end }}
 {{- if .Values.kubelet.enabled }}
   # Each kubelet's own /metrics (authorised as nodes/metrics), for PVC usage
-  # only. Node discovery gives the node's address with the kubelet port; the
-  # kubelet's serving certificate is often self-signed (kubeadm, kind), so it
-  # is not verified: the address comes from the API's Node object.
+  # only. Node discovery gives the node's address with the kubelet port. The
+  # kubelet's serving certificate is checked against the cluster CA of the
+  # service account (managed clusters and kubelets with serverTLSBootstrap
+  # sign it there); kubelet.insecureSkipVerify is for clusters whose kubelets
+  # serve a self-signed certificate (kubeadm's and kind's default).
   - job_name: kubelet
     scheme: https
     tls_config:
+      {{- if .Values.kubelet.insecureSkipVerify }}
       insecure_skip_verify: true
+      {{- else }}
+      ca_file: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt
+      {{- end }}
     authorization:
       credentials_file: /var/run/secrets/kubernetes.io/serviceaccount/token
     kubernetes_sd_configs:

@@ -4,6 +4,10 @@
 # existing bucket is kept as it is (mc mb --ignore-existing), so every install
 # and upgrade runs it. The keys come from S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY
 # or from the files S3_ACCESS_KEY_ID_FILE / S3_SECRET_ACCESS_KEY_FILE name.
+# The keys never reach a command line (/proc/<pid>/cmdline is readable by every
+# user of the node, and exec auditing records it) nor mc's environment: mc
+# reads the alias "objectstore" from its config file, written here under
+# umask 077 into MC_CONFIG_DIR (an emptyDir in the pod).
 # Exit 1: the server did not answer in time or refused a bucket.
 set -euo pipefail
 
@@ -21,11 +25,27 @@ done
 region=${S3_REGION:-us-east-1}
 deadline=$((SECONDS + ${TIMEOUT_SECONDS:-120}))
 
-# mc keeps the alias in MC_CONFIG_DIR (a writable emptyDir in the pod). Ready
-# means: the server answers and lists buckets for these keys.
+for value in "$S3_ENDPOINT" "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY"; do
+  [[ $value != *[[:cntrl:]]* ]] || { log "a key or the endpoint holds a control character"; exit 1; }
+done
+# A JSON string: \ and " escaped.
+json() {
+  local value=${1//\\/\\\\}
+  printf '"%s"' "${value//\"/\\\"}"
+}
+config_dir=${MC_CONFIG_DIR:-$HOME/.mc}
+(
+  umask 077
+  mkdir -p "$config_dir"
+  printf '{"version":"10","aliases":{"objectstore":{"url":%s,"accessKey":%s,"secretKey":%s,"api":"S3v4","path":"auto"}}}\n' \
+    "$(json "$S3_ENDPOINT")" "$(json "$S3_ACCESS_KEY_ID")" "$(json "$S3_SECRET_ACCESS_KEY")" >"$config_dir/config.json"
+)
+export MC_CONFIG_DIR=$config_dir
+unset S3_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY
+
+# Ready means: the server answers and lists buckets for these keys.
 ready() {
-  mc --quiet alias set objectstore "$S3_ENDPOINT" "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY" --api S3v4 >/dev/null &&
-    mc --quiet ls objectstore >/dev/null
+  mc --quiet ls objectstore >/dev/null
 }
 until error=$(ready 2>&1); do
   if ((SECONDS >= deadline)); then

@@ -62,15 +62,6 @@ else <release>-redis (the same helper the app uses to find it).
 {{- join "," $nodes -}}
 {{- end -}}
 
-{{/* The password env for a container: NAME from the Secret's redis-password. */}}
-{{- define "redis.passwordEnv" -}}
-- name: {{ .name }}
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "redis.secretName" .context }}
-      key: redis-password
-{{- end -}}
-
 {{/*
 The password as a file, for programs that read one (<NAME>_FILE names it):
 the env entry, the volume mount and the volume of the Secret's redis-password.
