@@ -26,8 +26,11 @@ secret techshop-mongodb \
   --from-literal=mongodb-replica-set-key="$(openssl rand -base64 741 | tr -d '\n')"
 secret techshop-redis --from-literal=redis-password="$(random)"
 secret techshop-backup-s3 --from-literal=access-key-id="ci$(random 8)" --from-literal=secret-access-key="$(random)"
-# MinIO's root credentials (charts/objectstore; staging's backups and static files)
-secret techshop-objectstore --from-literal=access-key-id="ci$(random 8)" --from-literal=secret-access-key="$(random)"
+# MinIO's root credentials and the keys of the app's and the backups' own MinIO
+# users (charts/objectstore; staging's backups and static files)
+secret techshop-objectstore --from-literal=access-key-id="ci$(random 8)" --from-literal=secret-access-key="$(random)" \
+  --from-literal=app-access-key-id="app$(random 8)" --from-literal=app-secret-access-key="$(random)" \
+  --from-literal=backup-access-key-id="backup$(random 8)" --from-literal=backup-secret-access-key="$(random)"
 secret techshop-grafana-admin --from-literal=admin-user=admin --from-literal=admin-password="$(random)"
 # charts/logging's Elasticsearch API key (its own namespace in a real install).
 secret techshop-logs-elasticsearch --from-literal=api-key="$(random)"

@@ -98,6 +98,14 @@ beforeAll(async () => {
     const volume = spec.volumes?.find((v: { name: string }) => v.name === mount.name);
     for (const item of volume?.secret?.items ?? []) writeFileSync(join(dir, item.path), credentials[item.key] ?? '', { mode: 0o440 });
   }
+  // the bucket Job's credentials volume (root and consumer keys) at the same mount path
+  const jobSpec = podSpecOf(findObject(objects, 'Job', 'shop-objectstore-buckets'));
+  for (const mount of jobSpec.containers[0].volumeMounts as Mount[]) {
+    const volume = jobSpec.volumes?.find((v: { name: string }) => v.name === mount.name);
+    const dir = mounts.get(mount.mountPath);
+    if (!volume?.secret || !dir) continue;
+    for (const item of volume.secret.items ?? []) writeFileSync(join(dir, item.path), credentials[item.key] ?? '', { mode: 0o440 });
+  }
   const scripts = findObject(objects, 'ConfigMap', 'shop-objectstore-scripts').data ?? {};
   mkdirSync(join(root, 'scripts'));
   mounts.set('/scripts', join(root, 'scripts'));
@@ -206,7 +214,8 @@ describe('the rendered bucket Job', () => {
     const log = readFileSync(logFile, 'utf8');
     const runs = log.split('\n--\n').filter(Boolean);
     expect(runs.length).toBeGreaterThanOrEqual(5); // ls, then mb and stat per bucket
-    for (const secret of [credentials['secret-access-key']!, credentials['access-key-id']!]) {
+    // the root keys and every consumer's secret key (an access key id is a user name, not a secret)
+    for (const secret of [credentials['secret-access-key']!, credentials['access-key-id']!, credentials['app-secret-access-key']!, credentials['backup-secret-access-key']!]) {
       expect(log.includes(secret), 'a key in an mc argv or environment').toBe(false);
     }
     // the job's own process: bash and the script path, nothing else
@@ -214,6 +223,41 @@ describe('the rendered bucket Job', () => {
     const config = join(root, 'mc-argv', 'config.json');
     expect(statSync(config).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(config, 'utf8')).aliases.objectstore).toMatchObject({ url: endpoint, accessKey: credentials['access-key-id'], secretKey: credentials['secret-access-key'], api: 'S3v4' });
+  });
+
+  it("makes one MinIO user per consumer that reaches its own bucket and nothing else; neither holds the root keys", () => {
+    const r = runJob();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('user for app ready (policy techshop-app: bucket techshop-static only)');
+    expect(r.stderr).toContain('user for backup ready (policy techshop-backup: bucket techshop-backups only)');
+    const as = (consumer: 'app' | 'backup', args: string[]) =>
+      sh(AWS, ['--endpoint-url', endpoint, ...args], {
+        AWS_ACCESS_KEY_ID: credentials[`${consumer}-access-key-id`]!,
+        AWS_SECRET_ACCESS_KEY: credentials[`${consumer}-secret-access-key`]!,
+        AWS_DEFAULT_REGION: 'us-east-1',
+        HOME: join(root, 'home'),
+      });
+    writeFileSync(join(root, 'consumer.txt'), 'consumer object\n');
+    const put = (consumer: 'app' | 'backup', bucket: string) => as(consumer, ['s3', 'cp', join(root, 'consumer.txt'), `s3://${bucket}/${consumer}.txt`]);
+    expect(put('app', 'techshop-static').code).toBe(0);
+    expect(as('app', ['s3', 'cp', 's3://techshop-static/app.txt', '-']).stdout).toBe('consumer object\n');
+    expect(put('backup', 'techshop-backups').code).toBe(0);
+    expect(as('backup', ['s3api', 'list-objects-v2', '--bucket', 'techshop-backups']).code).toBe(0);
+    expect(as('backup', ['s3', 'rm', 's3://techshop-backups/backup.txt']).code).toBe(0);
+    // across: refused, both ways, for writing, reading and listing
+    const denied = put('app', 'techshop-backups');
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/AccessDenied|Access Denied/);
+    expect(as('app', ['s3api', 'list-objects-v2', '--bucket', 'techshop-backups']).stderr).toMatch(/AccessDenied|Access Denied/);
+    expect(put('backup', 'techshop-static').stderr).toMatch(/AccessDenied|Access Denied/);
+    expect(as('backup', ['s3', 'cp', 's3://techshop-static/app.txt', '-']).stderr).toMatch(/AccessDenied|Access Denied|Forbidden/);
+    // no bucket admin and no server admin
+    expect(as('app', ['s3api', 'delete-bucket', '--bucket', 'techshop-static']).code).not.toBe(0);
+    const mcEnv = { HOME: join(root, 'home'), MC_CONFIG_DIR: join(root, 'mc-consumer') };
+    expect(sh('mc', ['--quiet', 'alias', 'set', 'app', endpoint, credentials['app-access-key-id']!, credentials['app-secret-access-key']!], mcEnv).code).toBe(0);
+    expect(sh('mc', ['--quiet', 'admin', 'user', 'list', 'app'], mcEnv).code).not.toBe(0);
+    // the consumers' keys are not the root keys
+    expect(new Set([credentials['access-key-id'], credentials['app-access-key-id'], credentials['backup-access-key-id']]).size).toBe(3);
   });
 
   it('fails with the cause when the server refuses the keys, after its timeout', () => {
@@ -234,9 +278,14 @@ describe('a backup round trip through the release MinIO (dev: backup.storage.obj
     expect(env.S3_ENDPOINT).toBe(endpoint);
     expect(env.S3_BUCKET).toBe('techshop-backups');
     expect(env.S3_FORCE_PATH_STYLE).toBe('true');
-    // the keys: the objectstore Secret mounted at /run/secrets/s3 (read by common.secretFiles.load in the pod)
+    // the keys: the backups' own MinIO user from the objectstore Secret, mounted at /run/secrets/s3
+    // under the file names the scripts read (common.secretFiles.load in the pod); never the root keys
     const volume = cronJob.spec.jobTemplate.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'secret-s3');
     expect(volume.secret.secretName).toBe('shop-objectstore');
+    expect(volume.secret.items).toEqual([
+      { key: 'backup-access-key-id', path: 'access-key-id' },
+      { key: 'backup-secret-access-key', path: 'secret-access-key' },
+    ]);
     expect(env.AWS_ACCESS_KEY_ID_FILE).toBe('/run/secrets/s3/access-key-id');
     const scripts = join(root, 'backup-scripts');
     mkdirSync(scripts);
@@ -257,8 +306,8 @@ describe('a backup round trip through the release MinIO (dev: backup.storage.obj
     const withKeys = {
       ...env,
       ...dirs,
-      AWS_ACCESS_KEY_ID: credentials['access-key-id']!,
-      AWS_SECRET_ACCESS_KEY: credentials['secret-access-key']!,
+      AWS_ACCESS_KEY_ID: credentials['backup-access-key-id']!,
+      AWS_SECRET_ACCESS_KEY: credentials['backup-secret-access-key']!,
       AWS_CLI: AWS,
       HOME: join(root, 'home'),
     };

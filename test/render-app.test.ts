@@ -89,8 +89,9 @@ function expectedAppEnv(env: Environment) {
           { name: 'S3_ENDPOINT', ...configMap('shop-objectstore', 'endpoint') },
           { name: 'S3_FORCE_PATH_STYLE', ...configMap('shop-objectstore', 'forcePathStyle') },
           { name: 'S3_REGION', ...configMap('shop-objectstore', 'region') },
-          { name: 'S3_ACCESS_KEY_ID', ...secret(OBJECTSTORE_SECRET[env], 'access-key-id') },
-          { name: 'S3_SECRET_ACCESS_KEY', ...secret(OBJECTSTORE_SECRET[env], 'secret-access-key') },
+          // the app's own MinIO user (static bucket only), never the root keys
+          { name: 'S3_ACCESS_KEY_ID', ...secret(OBJECTSTORE_SECRET[env], 'app-access-key-id') },
+          { name: 'S3_SECRET_ACCESS_KEY', ...secret(OBJECTSTORE_SECRET[env], 'app-secret-access-key') },
         ]
       : []),
     { name: 'JWT_SECRET', ...secret(env === 'dev' ? 'shop-app' : 'techshop-app-secrets', 'jwt-secret') },

@@ -690,7 +690,7 @@ describe('externalSecretKeys', () => {
     redis: { 'redis-password': { remotePath: 'techshop/redis' } },
     app: { 'jwt-secret': { remotePath: 'techshop/app' } },
     grafana: { 'admin-user': { remotePath: 'techshop/grafana' }, 'admin-password': { remotePath: 'techshop/grafana' } },
-    objectstore: { 'access-key-id': { remotePath: 'techshop/minio' }, 'secret-access-key': { remotePath: 'techshop/minio' } },
+    objectstore: Object.fromEntries(['access-key-id', 'secret-access-key', 'app-access-key-id', 'app-secret-access-key', 'backup-access-key-id', 'backup-secret-access-key'].map((k) => [k, { remotePath: 'techshop/minio' }])),
   };
 
   it('checks nothing with the default provider', () => {
@@ -706,8 +706,7 @@ describe('externalSecretKeys', () => {
       'global.secrets.externalSecrets.credentials.grafana maps no admin-user',
       'global.secrets.externalSecrets.credentials.grafana maps no admin-password',
       // dev runs MinIO
-      'global.secrets.externalSecrets.credentials.objectstore maps no access-key-id',
-      'global.secrets.externalSecrets.credentials.objectstore maps no secret-access-key',
+      ...Object.keys(all.objectstore).map((k) => `global.secrets.externalSecrets.credentials.objectstore maps no ${k}`),
     ]);
     expect(findings[0]).toEqual({
       path: ['global', 'secrets', 'externalSecrets', 'credentials', 'mongodb'],

@@ -164,7 +164,7 @@ export const RULE_TABLE = {
         app: ['jwt-secret'],
         grafana: ['admin-user', 'admin-password'],
         backup: ['access-key-id', 'secret-access-key'],
-        objectstore: ['access-key-id', 'secret-access-key'],
+        objectstore: ['access-key-id', 'secret-access-key', 'app-access-key-id', 'app-secret-access-key', 'backup-access-key-id', 'backup-secret-access-key'],
       },
     },
   },

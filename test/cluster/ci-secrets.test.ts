@@ -50,7 +50,9 @@ describe('.ci/create-ci-secrets.sh', () => {
     expect(created.get('techshop-redis')).toEqual(['redis-password']);
     expect(created.get('techshop-app-secrets')).toEqual(['jwt-secret']);
     expect(created.get('techshop-backup-s3')).toEqual(['access-key-id', 'secret-access-key']);
-    expect(created.get('techshop-objectstore')).toEqual(['access-key-id', 'secret-access-key']);
+    expect(created.get('techshop-objectstore')).toEqual(
+      ['access-key-id', 'app-access-key-id', 'app-secret-access-key', 'backup-access-key-id', 'backup-secret-access-key', 'secret-access-key'],
+    );
     expect(created.get('techshop-grafana-admin')).toEqual(['admin-password', 'admin-user']);
     expect(created.get('techshop-logs-elasticsearch')).toEqual(['api-key']);
   });

@@ -85,7 +85,8 @@ URI composed by Kubernetes ($(VAR) expansion), so no password is copied.
 
 {{/*
 Static files in this release's MinIO: the non-secret facts from the objectstore
-chart's ConfigMap, the keys from its one Secret (common.secrets.ownerName), never copied.
+chart's ConfigMap, the keys of the app's own MinIO user (app-*, limited to the
+static bucket; never the root keys) from its one Secret (common.secrets.ownerName), never copied.
 */}}
 {{- define "app.objectstoreEnv" -}}
 {{- if .Values.objectstore.enabled -}}
@@ -98,7 +99,7 @@ chart's ConfigMap, the keys from its one Secret (common.secrets.ownerName), neve
       key: {{ $key }}
 {{- end }}
 {{- $secret := include "common.secrets.ownerName" (dict "component" "objectstore" "context" .) }}
-{{- range $name, $key := dict "S3_ACCESS_KEY_ID" "access-key-id" "S3_SECRET_ACCESS_KEY" "secret-access-key" }}
+{{- range $name, $key := dict "S3_ACCESS_KEY_ID" "app-access-key-id" "S3_SECRET_ACCESS_KEY" "app-secret-access-key" }}
 - name: {{ $name }}
   valueFrom:
     secretKeyRef:

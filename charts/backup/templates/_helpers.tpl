@@ -16,8 +16,9 @@
 {{- end -}}
 
 {{/*
-Secret with the S3 keys: the release's MinIO Secret (storage.objectstore; keys
-access-key-id and secret-access-key too), existingSecret, the chart's own
+Secret with the S3 keys: the release's MinIO Secret (storage.objectstore; the
+keys of the backups' own MinIO user, backup-access-key-id and
+backup-secret-access-key, limited to the backup bucket), existingSecret, the chart's own
 (inline keys), the one an ExternalSecret fills (keys mapped to Vault), or none
 (IAM role).
 */}}
@@ -116,7 +117,11 @@ The Secrets a backup pod reads, each as a volume mounted at
   "mongodb-restore" (dict "secretName" (.Values.restore.existingSecret | default $mongodb) "keys" (list .Values.restore.passwordKey))
   "redis" (dict "secretName" (include "common.secrets.ownerName" (dict "component" "redis" "context" .)) "keys" (list "redis-password")) -}}
 {{- with include "backup.s3SecretName" . }}
+{{- if $.Values.storage.objectstore }}
+{{- $_ := set $volumes "s3" (dict "secretName" . "keys" (list "backup-access-key-id" "backup-secret-access-key") "paths" (dict "backup-access-key-id" "access-key-id" "backup-secret-access-key" "secret-access-key")) -}}
+{{- else }}
 {{- $_ := set $volumes "s3" (dict "secretName" . "keys" (list "access-key-id" "secret-access-key")) -}}
+{{- end }}
 {{- end }}
 {{- toYaml $volumes -}}
 {{- end -}}
@@ -214,7 +219,7 @@ spec:
     {{- $containers := printf "%s\n%s" (.initContainers | default "") .containers }}
     {{- range $name, $v := include "backup.secretVolumes" $ctx | fromYaml }}
     {{- if contains (printf "/run/secrets/%s/" $name) $containers }}
-    {{- include "common.secretFiles.volume" (dict "name" (printf "secret-%s" $name) "secretName" $v.secretName "keys" $v.keys) | nindent 4 }}
+    {{- include "common.secretFiles.volume" (dict "name" (printf "secret-%s" $name) "secretName" $v.secretName "keys" $v.keys "paths" ($v.paths | default dict)) | nindent 4 }}
     {{- end }}
     {{- end }}
   {{- with $ctx.Values.nodeSelector }}

@@ -21,6 +21,7 @@ for v in $(compgen -e); do case $v in *_FILE) [ -r "${!v}" ] || { echo "$v: ${!v
 {{/*
 A Secret volume with only the keys a pod reads, readable by its fsGroup.
 Usage: {{ include "common.secretFiles.volume" (dict "name" "mongodb-credentials" "secretName" $name "keys" (list "mongodb-password")) }}
+(optional "paths": a dict key -> file name, where the file must not carry the key's name)
 */}}
 {{- define "common.secretFiles.volume" -}}
 - name: {{ .name }}
@@ -28,8 +29,9 @@ Usage: {{ include "common.secretFiles.volume" (dict "name" "mongodb-credentials"
     secretName: {{ .secretName }}
     defaultMode: 288 # 0440: readable by the pod's fsGroup
     items:
+      {{- $paths := .paths | default dict }}
       {{- range .keys }}
       - key: {{ . }}
-        path: {{ . }}
+        path: {{ index $paths . | default . }}
       {{- end }}
 {{- end -}}

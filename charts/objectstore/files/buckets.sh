@@ -8,7 +8,13 @@
 # user of the node, and exec auditing records it) nor mc's environment: mc
 # reads the alias "objectstore" from its config file, written here under
 # umask 077 into MC_CONFIG_DIR (an emptyDir in the pod).
-# Exit 1: the server did not answer in time or refused a bucket.
+# With CONSUMERS ("app=<bucket> backup=<bucket>", the bucket Job only) it also
+# makes one MinIO user per consumer, whose keys are the files
+# <consumer>-access-key-id and <consumer>-secret-access-key in CONSUMER_KEYS_DIR,
+# with a policy that reaches only that consumer's bucket: the app and the backups
+# never hold the root keys. The secret key reaches mc on stdin, never argv.
+# Re-running sets the same secret and policy again (a rotated secret applies).
+# Exit 1: the server did not answer in time or refused a bucket, user or policy.
 set -euo pipefail
 
 log() { printf '[buckets] %s\n' "$*" >&2; }
@@ -60,4 +66,33 @@ for bucket in $BUCKETS; do
   # stat proves the bucket is there and these keys may use it
   mc --quiet stat "objectstore/$bucket" >/dev/null
   log "bucket $bucket ready"
+done
+
+# Object and listing rights on one bucket, nothing on any other, no admin rights.
+bucket_policy() {
+  printf '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetBucketLocation","s3:ListBucket","s3:ListBucketMultipartUploads"],"Resource":["arn:aws:s3:::%s"]},{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:DeleteObject","s3:AbortMultipartUpload","s3:ListMultipartUploadParts"],"Resource":["arn:aws:s3:::%s/*"]}]}\n' "$1" "$1"
+}
+for consumer in ${CONSUMERS:-}; do
+  name=${consumer%%=*}
+  bucket=${consumer#*=}
+  [[ $name =~ ^[a-z][a-z0-9-]*$ && -n $bucket && $bucket != "$consumer" ]] || { log "CONSUMERS: \"$consumer\" is not <name>=<bucket>"; exit 1; }
+  key_file="${CONSUMER_KEYS_DIR:?CONSUMER_KEYS_DIR is required with CONSUMERS}/$name-access-key-id"
+  secret_file="$CONSUMER_KEYS_DIR/$name-secret-access-key"
+  [[ -r $key_file && -r $secret_file ]] || { log "$name: $key_file or $secret_file is not readable"; exit 1; }
+  access_key=$(<"$key_file")
+  [[ $access_key =~ ^[A-Za-z0-9._-]{3,128}$ ]] || { log "$name: the access key id must be 3-128 letters, digits, '.', '_' or '-'"; exit 1; }
+  policy="techshop-$name"
+  policy_file="$config_dir/$policy.json"
+  (umask 077 && bucket_policy "$bucket" >"$policy_file")
+  mc --quiet admin policy create objectstore "$policy" "$policy_file" >/dev/null
+  # mc reads the access key and then the secret key from stdin when they are not arguments
+  { printf '%s\n' "$access_key"; cat "$secret_file"; printf '\n'; } | mc --quiet admin user add objectstore >/dev/null
+  if ! out=$(mc --quiet admin policy attach objectstore "$policy" --user "$access_key" 2>&1) && [[ $out != *already* ]]; then
+    log "$name: cannot attach policy $policy: ${out//$'\n'/ }"
+    exit 1
+  fi
+  # The user exists, is enabled and carries the policy.
+  info=$(mc --quiet admin user info objectstore "$access_key" --json)
+  [[ $info == *'"userStatus":"enabled"'* && $info == *"\"policyName\":\"$policy\""* ]] || { log "$name: user check failed: $info"; exit 1; }
+  log "user for $name ready (policy $policy: bucket $bucket only)"
 done

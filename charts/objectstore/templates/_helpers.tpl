@@ -25,9 +25,10 @@
 {{- end -}}
 
 {{/*
-The one Secret with keys access-key-id and secret-access-key (MinIO's root
-credentials): global.objectstore.existingSecret when set, else
-<release>-objectstore (the same helper the app and the backup chart use).
+The one Secret (MinIO's root keys access-key-id and secret-access-key, and
+each consumer's app-* and backup-* keys, objectstore.consumerKeys):
+global.objectstore.existingSecret when set, else <release>-objectstore (the
+same helper the app and the backup chart use).
 */}}
 {{- define "objectstore.secretName" -}}
 {{- include "common.secrets.ownerName" (dict "component" "objectstore" "context" .) -}}
@@ -51,6 +52,16 @@ the server, <NAME>_FILE for the scripts): the mount and the volume.
 - name: credentials
   mountPath: /run/secrets/objectstore
   readOnly: true
+{{- end -}}
+
+{{/* The keys of the consumers' MinIO users (files/buckets.sh makes the users). */}}
+{{- define "objectstore.consumerKeys" -}}
+{{- list "app-access-key-id" "app-secret-access-key" "backup-access-key-id" "backup-secret-access-key" | toJson -}}
+{{- end -}}
+
+{{/* The bucket Job's credentials: the root keys and the consumers' keys it makes users of. */}}
+{{- define "objectstore.jobCredentialsVolume" -}}
+{{- include "common.secretFiles.volume" (dict "name" "credentials" "secretName" (include "objectstore.secretName" .) "keys" (concat (list "access-key-id" "secret-access-key") (include "objectstore.consumerKeys" . | fromJsonArray))) }}
 {{- end -}}
 
 {{- define "objectstore.credentialsVolume" -}}
