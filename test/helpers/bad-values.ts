@@ -166,4 +166,13 @@ export const CLASS_CASES: Case[] = [
   // YAML merge keys
   { fixture: "yaml.merge-key-alias-of-scalar.yaml", expected: [e("merge-key", 6, 7, "app", "merge key \"<<\" needs a mapping or an alias of one (&anchor on a mapping), got a number 2")] },
   { fixture: "yaml.merge-key-scalar.yaml", expected: [e("merge-key", 5, 7, "app", "merge key \"<<\" needs a mapping or an alias of one (&anchor on a mapping), got a number 3;")] },
+  // Issue 25, class 6: free-form maps render what was not written - a number or boolean where Kubernetes stores a string
+  // (one shared definition, definitions.schema.yaml#/$defs/kubeString, in every env, annotation, label and selector map)
+  { fixture: "values-dev.env-octal-unquoted.yaml", expected: [e("ambiguous-number", 7, 12, "app.extraEnv.UMASK", "0022 is octal in YAML 1.1"), e("schema/type", 7, 5, "app.extraEnv.UMASK", "is a number in YAML, but Kubernetes stores a string here and helm reads 0022 as 18: write \"0022\"")] },
+  { fixture: "values-dev.env-boolean-unquoted.yaml", expected: [e("schema/type", 7, 5, "app.extraEnv.FEATURE_RECOMMENDATIONS", "is a boolean in YAML, but Kubernetes stores a string here", "write \"true\"")] },
+  { fixture: "values-dev.label-version-float.yaml", expected: [e("schema/type", 7, 5, "mongodb.podLabels.schema-version", "helm reads 1.10 as 1.1: write \"1.10\"")] },
+  { fixture: "values-dev.annotation-port-number.yaml", expected: [e("schema/type", 7, 5, "backup.podAnnotations[\"prometheus.io/port\"]", "is a number in YAML, but Kubernetes stores a string here", "write \"9216\"")] },
+  { fixture: "values-dev.node-selector-boolean.yaml", expected: [e("schema/type", 7, 5, "redis.nodeSelector.dedicated-cache", "is a boolean in YAML", "write \"true\"")] },
+  { fixture: "values-dev.resource-attribute-number.yaml", expected: [e("schema/type", 8, 7, "app.tracing.resourceAttributes[\"build.id\"]", "helm reads 20261207 as 2.0261207e+07: write \"20261207\"")] },
+  { fixture: "values-dev.sa-annotation-number.yaml", expected: [e("schema/type", 9, 7, "objectstore.serviceAccount.annotations[\"example.com/quota-gb\"]", "is a number in YAML", "write \"100\"")] },
 ];
