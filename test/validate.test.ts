@@ -8,6 +8,9 @@ import { run } from '../scripts/lib/exec.ts';
 import { repoRoot } from '../scripts/lib/paths.ts';
 import { chartOfValuesFile, createValidator, environmentOfFile, type Validator } from '../scripts/lib/validate.ts';
 import { defaultValuesFiles } from '../scripts/validate.ts';
+import { parse } from 'yaml';
+import type { Environment } from '../scripts/lib/paths.ts';
+import type { Values } from '../scripts/lib/values.ts';
 import { CLASS_CASES, DEFAULT_NOTE, e, type Case, type Expected } from './helpers/bad-values.ts';
 
 const fixtureDir = 'test/fixtures/values';
@@ -307,5 +310,44 @@ describe('free-form string maps (issue 25, class 6)', () => {
     expect(writtenScalar(text, 2, 3)).toBe('0755');
     expect(writtenScalar(text, 3, 3)).toBe('1.10');
     expect(writtenScalar(text, 4, 10)).toBe('x: yes'.replace('x: ', ''));
+  });
+});
+
+describe('durability (issue 25, class 4): one rule from what each chart holds and what each environment keeps', () => {
+  it('finds every declared holding, and each profile keeps only data some chart declares', async () => {
+    const { loadSchemaSources } = await import('../scripts/lib/schema-source.ts');
+    const { holdings } = await import('../scripts/lib/durability.ts');
+    const sources = loadSchemaSources();
+    const found = holdings(sources).map((h) => `${h.chart}.${h.path.join('.')}:${h.data}`);
+    expect(found.sort()).toEqual([
+      'mongodb.persistence:database',
+      'monitoring.prometheus.persistence:metrics',
+      'objectstore.persistence:backups',
+      'objectstore.persistence:objects',
+      'redis.persistence:sessions',
+    ]);
+    const declared = new Set(holdings(sources).map((h) => h.data));
+    for (const env of ['dev', 'staging', 'prod']) {
+      const keeps = Object.keys((sources.documents.get(`profiles/${env}.schema.yaml`)?.['x-keeps'] ?? {}) as object);
+      for (const data of keeps) expect(declared.has(data), `${env} keeps ${data}`).toBe(true);
+    }
+  });
+
+  it.each([
+    // dev keeps nothing: a throwaway MinIO holding the dev backups is fine there
+    ['dev', 'objectstore:\n  enabled: true\n  persistence:\n    enabled: false\nbackup:\n  storage:\n    objectstore: true\n', []],
+    // staging keeps no metrics; prod does
+    ['staging', 'monitoring:\n  prometheus:\n    persistence:\n      enabled: false\n', []],
+    // an operator-mode monitoring chart runs no Prometheus of its own
+    ['prod', 'monitoring:\n  mode: operator\n  prometheus:\n    persistence:\n      enabled: false\n', []],
+    ['prod', 'monitoring:\n  prometheus:\n    persistence:\n      enabled: false\n', ['monitoring.prometheus.persistence.enabled']],
+    // a chart that is off holds nothing
+    ['staging', 'mongodb:\n  enabled: false\n  persistence:\n    enabled: false\n', []],
+  ])('%s: %j', (env, text, paths) => {
+    // over the environment's shipped file, as helm -f values-<env>.yaml -f this layers them
+    const underlay = parse(readFileSync(join(repoRoot, `values/values-${env}.yaml`), 'utf8')) as Values;
+    const diagnostics = validator.validate(`values-${env}.yaml`, Buffer.from(text), env as Environment, underlay);
+    const durability = diagnostics.filter((d) => /^profile\//.test(d.rule ?? '') && d.path.endsWith('persistence.enabled'));
+    expect(durability.map((d) => d.path)).toEqual(paths);
   });
 });

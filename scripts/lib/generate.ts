@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { chartDir, repoRoot, umbrellaChart } from './paths.ts';
 import { dereference, loadSchemaSources, parameterRows, parameterTable, withDefaults, type JsonSchema, type SchemaSources } from './schema-source.ts';
+import { durabilityRules } from './durability.ts';
 import { RULES_TEMPLATE_PATH, rulesTemplate } from './rule-table.ts';
 import { chartDefaults, readChartMeta } from './values.ts';
 
@@ -27,7 +28,10 @@ export const SCHEMA_OF_CHART: Record<string, string> = {
 export const PROFILE_IDS = ['dev', 'staging', 'prod'] as const;
 
 export function profileSchema(sources: SchemaSources, env: string): JsonSchema {
-  return dereference(sources, `profiles/${env}.schema.yaml`) as JsonSchema;
+  const profile = dereference(sources, `profiles/${env}.schema.yaml`) as JsonSchema;
+  const durability = durabilityRules(sources, profile, env);
+  if (durability.length === 0) return profile;
+  return { ...profile, allOf: [...((profile.allOf as JsonSchema[] | undefined) ?? []), ...durability] };
 }
 
 /**

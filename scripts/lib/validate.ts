@@ -199,7 +199,7 @@ function cacheKey(chart: string): string {
   };
   walk(schemasDir);
   // code the schemas are generated from (the cron grammar) and the rule table
-  for (const file of ['cron.ts', 'rule-table.ts']) if (existsSync(join(repoRoot, 'scripts', 'lib', file))) inputs.push(join(repoRoot, 'scripts', 'lib', file));
+  for (const file of ['cron.ts', 'rule-table.ts', 'durability.ts', 'generate.ts', 'schema-source.ts']) if (existsSync(join(repoRoot, 'scripts', 'lib', file))) inputs.push(join(repoRoot, 'scripts', 'lib', file));
   for (const chart of readdirSync(chartsDir)) {
     for (const file of ['Chart.yaml', 'values.yaml']) {
       const path = join(chartsDir, chart, file);

@@ -175,4 +175,10 @@ export const CLASS_CASES: Case[] = [
   { fixture: "values-dev.node-selector-boolean.yaml", expected: [e("schema/type", 7, 5, "redis.nodeSelector.dedicated-cache", "is a boolean in YAML", "write \"true\"")] },
   { fixture: "values-dev.resource-attribute-number.yaml", expected: [e("schema/type", 8, 7, "app.tracing.resourceAttributes[\"build.id\"]", "helm reads 20261207 as 2.0261207e+07: write \"20261207\"")] },
   { fixture: "values-dev.sa-annotation-number.yaml", expected: [e("schema/type", 9, 7, "objectstore.serviceAccount.annotations[\"example.com/quota-gb\"]", "is a number in YAML", "write \"100\"")] },
+  // Issue 25, class 4: durability - a chart volume declared to hold data the environment keeps (x-holds in the chart schema,
+  // x-keeps in the profile; scripts/lib/durability.ts) refuses an emptyDir there
+  { fixture: "values-prod.prometheus-emptydir.yaml", expected: [e("profile/prod", 100, 7, "monitoring.prometheus.persistence.enabled", "must be true (got false) - prod policy: prod keeps the Prometheus TSDB", "monitoring.prometheus.persistence holds them, and without a volume they sit on an emptyDir")] },
+  { fixture: "values-prod.redis-emptydir.yaml", expected: [e("profile/prod", 78, 5, "redis.persistence.enabled", "must be true (got false) - prod policy: prod keeps the Redis AOF and RDB files")] },
+  { fixture: "values-staging.objectstore-emptydir-backups.yaml", expected: [e("profile/staging", 119, 5, "objectstore.persistence.enabled", "staging policy: staging keeps the MongoDB backups uploaded to MinIO"), e("profile/staging", 119, 5, "objectstore.persistence.enabled", "staging policy: staging keeps the app's static files in MinIO")] },
+  { fixture: "values-staging.mongodb-emptydir.yaml", expected: [e("profile/staging", 58, 5, "mongodb.persistence.enabled", "staging policy: staging keeps the MongoDB data files")] },
 ];
