@@ -31,6 +31,11 @@ import {
   objectDemands,
   prometheusRetentionFits,
   redisMaxmemory,
+  pdbKeepsQuorum,
+  quorumTolerance,
+  redisClusterTolerance,
+  resolveUnavailable,
+  rolloutKeepsPdb,
 } from '../scripts/lib/rules.ts';
 import { ruleMessage } from '../scripts/lib/rule-table.ts';
 import { createValidator } from '../scripts/lib/validate.ts';
@@ -103,7 +108,7 @@ describe('the shipped values pass every rule', () => {
         objectstoreConsumers,
       ]),
     );
-    expect(RULES).toHaveLength(23);
+    expect(RULES).toHaveLength(25);
   });
 });
 
@@ -730,5 +735,45 @@ describe('externalSecretKeys', () => {
     expect(credentialsSingleSource(external(all, { redis: { auth: { password: 'inline' } } }))).toEqual([
       { path: ['redis', 'auth', 'password'], rule: 'credential-source', message: ruleMessage('credential-source', { path: 'redis.auth.password', source: 'global.secrets.provider externalSecrets' }) },
     ]);
+  });
+});
+
+describe('availability invariants (issue 25, class 3)', () => {
+  it('a replica set of n keeps its majority through floor((n-1)/2) members down', () => {
+    expect([1, 2, 3, 4, 5, 7].map(quorumTolerance)).toEqual([0, 0, 1, 1, 2, 3]);
+  });
+
+  it('a Redis cluster keeps a pod of every shard and a majority of primaries', () => {
+    expect(redisClusterTolerance(3, 1)).toBe(1);
+    expect(redisClusterTolerance(3, 2)).toBe(1); // two primaries down leave one of three: no majority to vote
+    expect(redisClusterTolerance(5, 2)).toBe(2);
+    expect(redisClusterTolerance(7, 1)).toBe(1);
+    expect(redisClusterTolerance(3, 0)).toBeUndefined(); // every shard is one pod: the PDB's minimum is all it can say
+  });
+
+  it('pdbKeepsQuorum: passes the chart defaults and staging (3 primaries, no replicas), flags each topology past its tolerance', () => {
+    const on = (override: Values) => coalesce(defaults, override) as Values;
+    expect(pdbKeepsQuorum(on({ mongodb: { architecture: 'replicaset', replicaCount: 5, pdb: { maxUnavailable: 2 } } }))).toEqual([]);
+    expect(pdbKeepsQuorum(on({ redis: { architecture: 'cluster', cluster: { masters: 3, replicasPerMaster: 0 }, pdb: { maxUnavailable: 1 } } }))).toEqual([]);
+    // a standalone has no quorum (and no PDB); a disabled chart no pods
+    expect(pdbKeepsQuorum(on({ mongodb: { architecture: 'standalone', replicaCount: 1, pdb: { maxUnavailable: 4 } } }))).toEqual([]);
+    expect(pdbKeepsQuorum(on({ mongodb: { enabled: false, architecture: 'replicaset', replicaCount: 3, pdb: { maxUnavailable: 2 } } }))).toEqual([]);
+    const flagged = pdbKeepsQuorum(on({ mongodb: { architecture: 'replicaset', replicaCount: 3, pdb: { maxUnavailable: 2 } }, redis: { architecture: 'cluster', cluster: { masters: 3, replicasPerMaster: 1 }, pdb: { maxUnavailable: 2 } } }));
+    expect(flagged.map((f) => f.path.join('.'))).toEqual(['mongodb.pdb.maxUnavailable', 'redis.pdb.maxUnavailable']);
+    expect(flagged[0]?.message).toContain('needs 2 of them up');
+  });
+
+  it('resolveUnavailable rounds a percentage down, as the Deployment controller does', () => {
+    expect([resolveUnavailable('25%', 3), resolveUnavailable('50%', 3), resolveUnavailable('100%', 3), resolveUnavailable(2, 3)]).toEqual([0, 1, 3, 2]);
+  });
+
+  it('rolloutKeepsPdb: a rollout may take down what the PDB spares, no more', () => {
+    const app = (strategy: Values) => values({ app: { connections, replicaCount: 4, autoscaling: { enabled: false }, pdb: { enabled: true, minAvailable: 2 }, strategy } });
+    expect(rolloutKeepsPdb(app({ maxSurge: 1, maxUnavailable: 2 }))).toEqual([]);
+    expect(rolloutKeepsPdb(app({ maxSurge: 1, maxUnavailable: '50%' }))).toEqual([]);
+    expect(rolloutKeepsPdb(app({ maxSurge: 1, maxUnavailable: 3 })).map((f) => f.message)).toEqual([
+      ruleMessage('rollout-availability', { maxUnavailable: 3, down: 3, replicas: 4, source: 'replicaCount', left: 1, minAvailable: 2, tolerable: 2 }),
+    ]);
+    expect(rolloutKeepsPdb(app({ maxSurge: 1, maxUnavailable: '75%' }))).toHaveLength(1);
   });
 });

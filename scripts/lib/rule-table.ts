@@ -65,6 +65,14 @@ export const RULE_TABLE = {
     twin: 'rule',
     message: 'app.strategy maxSurge and maxUnavailable are both 0: a rollout can never progress (the API server refuses it); allow a surge (1 or 25%)',
   },
+  'pdb-quorum': {
+    twin: 'rule',
+    message: '{path} {max} lets {max} {what} go at once in a node drain, but {needs}: the PodDisruptionBudget must keep that, so set it to at most {tolerable} (or change {topology})',
+  },
+  'rollout-availability': {
+    twin: 'rule',
+    message: 'app.strategy.maxUnavailable {maxUnavailable} lets a rollout take {down} of the {replicas} pod(s) ({source}) down at once, leaving {left}, below app.pdb.minAvailable {minAvailable} (a Deployment rollout does not consult the PDB); lower maxUnavailable to at most {tolerable} and let maxSurge carry the rollout',
+  },
   'vpa-hpa': {
     twin: 'rule',
     message: 'app.vpa.updateMode {mode} with the HPA on: both act on CPU and memory and fight; use "Off" (recommendations only) or turn autoscaling off',

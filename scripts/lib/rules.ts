@@ -385,6 +385,94 @@ export const pdbSatisfiable: Rule = (values) => {
   ];
 };
 
+/** Members that may go while a majority stays: a replica set of n elects and acknowledges majority writes with floor(n/2)+1. */
+export function quorumTolerance(members: number): number {
+  return Math.floor((members - 1) / 2);
+}
+
+/**
+ * What a node drain may take at once without losing the topology's quorum
+ * (issue 25, class 3): a MongoDB replica set keeps its majority; a Redis
+ * cluster keeps one pod of every shard (a primary or the replica that takes
+ * over) and a majority of its primaries (which vote the failover).
+ */
+export function redisClusterTolerance(masters: number, replicasPerMaster: number): number | undefined {
+  if (replicasPerMaster < 1) return undefined; // a shard of one pod goes down with any drain; the PDB's minimum (1) is all it can say
+  return Math.min(replicasPerMaster, quorumTolerance(masters));
+}
+
+export const pdbKeepsQuorum: Rule = (values) => {
+  const findings: Finding[] = [];
+  const mongodb = enabled(values, 'mongodb');
+  const mongoPdb = mongodb?.pdb as { enabled: boolean; maxUnavailable: number } | undefined;
+  const members = mongodb?.replicaCount as number;
+  if (mongodb?.architecture === 'replicaset' && mongoPdb?.enabled && members > 1 && mongoPdb.maxUnavailable > quorumTolerance(members)) {
+    findings.push(
+      shared('pdb-quorum', ['mongodb', 'pdb', 'maxUnavailable'], {
+        path: 'mongodb.pdb.maxUnavailable',
+        max: mongoPdb.maxUnavailable,
+        what: `of the ${members} replica set members (mongodb.replicaCount)`,
+        needs: `the replica set needs ${Math.floor(members / 2) + 1} of them up to keep a primary and acknowledge majority writes`,
+        tolerable: quorumTolerance(members),
+        topology: 'mongodb.replicaCount',
+      }),
+    );
+  }
+  const redis = enabled(values, 'redis');
+  const redisPdb = redis?.pdb as { enabled: boolean; maxUnavailable: number } | undefined;
+  const cluster = redis?.cluster as { masters: number; replicasPerMaster: number } | undefined;
+  if (redis?.architecture === 'cluster' && redisPdb?.enabled && cluster) {
+    const tolerable = redisClusterTolerance(cluster.masters, cluster.replicasPerMaster);
+    if (tolerable !== undefined && redisPdb.maxUnavailable > tolerable) {
+      findings.push(
+        shared('pdb-quorum', ['redis', 'pdb', 'maxUnavailable'], {
+          path: 'redis.pdb.maxUnavailable',
+          max: redisPdb.maxUnavailable,
+          what: `of the ${cluster.masters * (1 + cluster.replicasPerMaster)} Redis pods`,
+          needs:
+            redisPdb.maxUnavailable > cluster.replicasPerMaster
+              ? `a primary and its ${cluster.replicasPerMaster} replica(s) (redis.cluster.replicasPerMaster) may then go together, and their slots go offline`
+              : `${redisPdb.maxUnavailable} primaries may then go together, and a failover needs a majority of the ${cluster.masters} primaries (redis.cluster.masters) up to vote`,
+          tolerable,
+          topology: 'redis.cluster.replicasPerMaster or redis.cluster.masters',
+        }),
+      );
+    }
+  }
+  return findings;
+};
+
+/** A rollout's unavailable pods: an absolute count, or a percentage of the replicas rounded down (as Kubernetes does for maxUnavailable). */
+export function resolveUnavailable(maxUnavailable: number | string, replicas: number): number {
+  if (typeof maxUnavailable === 'number') return maxUnavailable;
+  const match = /^([0-9]+)%$/.exec(maxUnavailable);
+  return match ? Math.floor((Number(match[1]) * replicas) / 100) : Number(maxUnavailable);
+}
+
+/** A rollout must not take the app below what its PDB promises (the Deployment controller does not read PDBs). */
+export const rolloutKeepsPdb: Rule = (values) => {
+  const app = enabled(values, 'app');
+  const pdb = app?.pdb as { enabled: boolean; minAvailable: number } | undefined;
+  if (!app || !pdb?.enabled) return [];
+  const autoscaling = app.autoscaling as { enabled: boolean; minReplicas: number };
+  const replicas = autoscaling.enabled ? autoscaling.minReplicas : (app.replicaCount as number);
+  if (pdb.minAvailable >= replicas) return []; // pdb-satisfiable says that
+  const maxUnavailable = (app.strategy as { maxUnavailable: number | string }).maxUnavailable;
+  const down = resolveUnavailable(maxUnavailable, replicas);
+  if (replicas - down >= pdb.minAvailable) return [];
+  return [
+    shared('rollout-availability', ['app', 'strategy', 'maxUnavailable'], {
+      maxUnavailable,
+      down,
+      replicas,
+      source: autoscaling.enabled ? 'autoscaling.minReplicas' : 'replicaCount',
+      left: replicas - down,
+      minAvailable: pdb.minAvailable,
+      tolerable: replicas - pdb.minAvailable,
+    }),
+  ];
+};
+
 export const hpaRange: Rule = (values) => {
   const autoscaling = get(values, ['app', 'autoscaling']) as { enabled: boolean; minReplicas: number; maxReplicas: number } | undefined;
   if (!autoscaling?.enabled || autoscaling.minReplicas <= autoscaling.maxReplicas) return [];
@@ -838,6 +926,8 @@ export const RULES: Rule[] = [
   pdbSatisfiable,
   hpaRange,
   rolloutCanProgress,
+  rolloutKeepsPdb,
+  pdbKeepsQuorum,
   vpaWithHpa,
   vpaRange,
   ipBlockExcepts,
