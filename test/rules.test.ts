@@ -36,6 +36,8 @@ import {
   redisClusterTolerance,
   resolveUnavailable,
   rolloutKeepsPdb,
+  secretKeysDocumented,
+  sharedFactsAgree,
 } from '../scripts/lib/rules.ts';
 import { ruleMessage } from '../scripts/lib/rule-table.ts';
 import { createValidator } from '../scripts/lib/validate.ts';
@@ -108,7 +110,7 @@ describe('the shipped values pass every rule', () => {
         objectstoreConsumers,
       ]),
     );
-    expect(RULES).toHaveLength(25);
+    expect(RULES).toHaveLength(27);
   });
 });
 
@@ -775,5 +777,37 @@ describe('availability invariants (issue 25, class 3)', () => {
       ruleMessage('rollout-availability', { maxUnavailable: 3, down: 3, replicas: 4, source: 'replicaCount', left: 1, minAvailable: 2, tolerable: 2 }),
     ]);
     expect(rolloutKeepsPdb(app({ maxSurge: 1, maxUnavailable: '75%' }))).toHaveLength(1);
+  });
+});
+
+describe('facts two charts carry (issue 25, class 2)', () => {
+  const on = (override: Values) => coalesce(defaults, override) as Values;
+
+  it('every fact names keys that exist in the umbrella defaults, and the defaults agree', async () => {
+    const { ruleConstant } = await import('../scripts/lib/rule-table.ts');
+    const facts = ruleConstant('shared-fact', 'facts') as Record<string, string>;
+    const at = (path: string) => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], defaults);
+    for (const [consumer, provider] of Object.entries(facts)) {
+      expect(at(consumer), consumer).not.toBeUndefined();
+      if (!/^[0-9]+$/.test(provider)) expect(at(provider), provider).not.toBeUndefined();
+    }
+    expect(sharedFactsAgree(on({ tracing: { enabled: true }, monitoring: { targets: { tracing: { enabled: true, jaeger: true } } } }))).toEqual([]);
+  });
+
+  it('a mismatch names both keys; a side that is off is not compared', () => {
+    const moved = sharedFactsAgree(on({ app: { containerPort: 8080 } }));
+    expect(moved.map((f) => [f.path.join('.'), f.also?.join('.')])).toEqual([['monitoring.targets.app.port', 'app.containerPort']]);
+    expect(moved[0]?.message).toContain('monitoring.targets.app.port is 3000 but app.containerPort is 8080');
+    expect(sharedFactsAgree(on({ app: { containerPort: 8080 }, monitoring: { targets: { app: { enabled: false } } } }))).toEqual([]);
+    expect(sharedFactsAgree(on({ app: { containerPort: 8080 }, monitoring: { enabled: false } }))).toEqual([]);
+    expect(sharedFactsAgree(on({ mongodb: { enabled: false, metrics: { port: 9300 } } }))).toEqual([]);
+    expect(sharedFactsAgree(on({ monitoring: { targets: { redis: { port: 9122 } } } })).map((f) => f.path.join('.'))).toEqual(['monitoring.targets.redis.port']);
+  });
+
+  it('secretKeysDocumented: a restore reading the mongodb chart Secret names one of its keys', () => {
+    const restore = (r: Values) => on({ backup: { enabled: true, restore: { enabled: true, archive: 'mongodb-full-20250131T020000Z.archive.gz', ...r } } });
+    expect(secretKeysDocumented(restore({ passwordKey: 'mongodb-root-password' }))).toEqual([]);
+    expect(secretKeysDocumented(restore({ passwordKey: 'root-password', existingSecret: 'my-restore' }))).toEqual([]);
+    expect(secretKeysDocumented(restore({ passwordKey: 'root-password' })).map((f) => f.path.join('.'))).toEqual(['backup.restore.passwordKey']);
   });
 });

@@ -73,6 +73,31 @@ export const RULE_TABLE = {
     twin: 'rule',
     message: 'app.strategy.maxUnavailable {maxUnavailable} lets a rollout take {down} of the {replicas} pod(s) ({source}) down at once, leaving {left}, below app.pdb.minAvailable {minAvailable} (a Deployment rollout does not consult the PDB); lower maxUnavailable to at most {tolerable} and let maxSurge carry the rollout',
   },
+  'shared-fact': {
+    twin: 'rule',
+    message: '{consumer} is {got} but {provider} is {want}: {why}; the two charts each carry this fact, so set {consumer} to {want}',
+    constants: {
+      // Facts two charts of the umbrella each carry (a subchart cannot read a sibling's values): the consumer's
+      // copy → the provider's value (a key path, or a number the provider chart fixes). Checked while both
+      // sides are on (their chart, and an `enabled` beside either key).
+      facts: {
+        'monitoring.targets.app.port': 'app.containerPort',
+        'monitoring.targets.mongodb.port': 'mongodb.metrics.port',
+        'monitoring.targets.redis.port': '9121',
+        'monitoring.targets.tracing.jaeger': 'tracing.jaeger.enabled',
+      },
+      why: {
+        'monitoring.targets.app.port': "Prometheus's NetworkPolicy egress opens the consumer's port, and the app listens on the provider's: scraping is dropped and the app alerts fire as down",
+        'monitoring.targets.mongodb.port': "Prometheus's NetworkPolicy egress opens the consumer's port, and the exporter listens on the provider's: scraping is dropped and the MongoDB alerts fire as down",
+        'monitoring.targets.redis.port': "Prometheus's NetworkPolicy egress opens the consumer's port, and the Redis exporter listens on 9121 (fixed in charts/redis): scraping is dropped and the Redis alerts fire as down",
+        'monitoring.targets.tracing.jaeger': 'Prometheus scrapes (and alerts on) a Jaeger that does not run, or misses one that does',
+      },
+    },
+  },
+  'secret-key': {
+    twin: 'rule',
+    message: "{path} {key} is not a key of the {owner} chart's Secret, which it reads while {source} is empty: the pod never starts (a missing Secret key); use one of {keys}",
+  },
   'vpa-hpa': {
     twin: 'rule',
     message: 'app.vpa.updateMode {mode} with the HPA on: both act on CPU and memory and fight; use "Off" (recommendations only) or turn autoscaling off',

@@ -12,6 +12,8 @@ export interface Finding {
   path: PathSegment[];
   message: string;
   rule: string;
+  /** Another key the finding is about (the other side of a pair): reported there when the file sets it and not `path`. */
+  also?: PathSegment[];
 }
 
 export type Rule = (values: Values) => Finding[];
@@ -473,6 +475,65 @@ export const rolloutKeepsPdb: Rule = (values) => {
   ];
 };
 
+/** A dotted key path (no dots inside keys) as path segments. */
+function segments(path: string): string[] {
+  return path.split('.');
+}
+
+/** Off: its chart is off, or an `enabled` beside the key (not the key itself) is false. */
+function switchedOff(values: Values, path: string[]): boolean {
+  if (!enabled(values, path[0] as string)) return true;
+  return path.at(-1) !== 'enabled' && get(values, [...path.slice(0, -1), 'enabled']) === false;
+}
+
+/**
+ * Facts two charts each carry (rule-table shared-fact): the consumer's copy
+ * must equal the provider's value while both sides are on.
+ */
+export const sharedFactsAgree: Rule = (values) => {
+  const facts = ruleConstant('shared-fact', 'facts') as Readonly<Record<string, string>>;
+  const why = ruleConstant('shared-fact', 'why') as Readonly<Record<string, string>>;
+  const findings: Finding[] = [];
+  for (const [consumer, provider] of Object.entries(facts)) {
+    const consumerPath = segments(consumer);
+    if (switchedOff(values, consumerPath)) continue;
+    const literal = /^[0-9]+$/.test(provider);
+    if (!literal && switchedOff(values, segments(provider))) continue;
+    const got = get(values, consumerPath);
+    const want = literal ? provider : get(values, segments(provider));
+    if (got === undefined || want === undefined || String(got) === String(want)) continue;
+    findings.push({
+      also: literal ? undefined : segments(provider),
+      ...shared('shared-fact', consumerPath, {
+        consumer,
+        got: String(got),
+        provider: literal ? 'the port its chart fixes' : provider,
+        want: String(want),
+        why: why[consumer] ?? '',
+      }),
+    });
+  }
+  return findings;
+};
+
+/** A key read from another chart's own Secret must be one that Secret holds (its documented keys). */
+export const secretKeysDocumented: Rule = (values) => {
+  const backup = enabled(values, 'backup');
+  const restore = backup?.restore as { enabled: boolean; existingSecret: string; passwordKey: string } | undefined;
+  if (!restore?.enabled || restore.existingSecret || !enabled(values, 'mongodb')) return [];
+  const keys = (ruleConstant('external-secret-keys', 'keys') as Readonly<Record<string, readonly string[]>>).mongodb ?? [];
+  if (keys.includes(restore.passwordKey)) return [];
+  return [
+    shared('secret-key', ['backup', 'restore', 'passwordKey'], {
+      path: 'backup.restore.passwordKey',
+      key: restore.passwordKey,
+      owner: 'mongodb',
+      source: 'backup.restore.existingSecret',
+      keys: keys.join(', '),
+    }),
+  ];
+};
+
 export const hpaRange: Rule = (values) => {
   const autoscaling = get(values, ['app', 'autoscaling']) as { enabled: boolean; minReplicas: number; maxReplicas: number } | undefined;
   if (!autoscaling?.enabled || autoscaling.minReplicas <= autoscaling.maxReplicas) return [];
@@ -928,6 +989,8 @@ export const RULES: Rule[] = [
   rolloutCanProgress,
   rolloutKeepsPdb,
   pdbKeepsQuorum,
+  sharedFactsAgree,
+  secretKeysDocumented,
   vpaWithHpa,
   vpaRange,
   ipBlockExcepts,

@@ -317,7 +317,11 @@ function makeValidator({ checkSchema, profiles, defaults, rules }: ValidatorPart
 
       // Cross-field rules assume schema-valid values.
       if (rules.length > 0 && schemaErrors.length === 0 && nulls.length === 0) {
-        for (const finding of checkRules(values, rules)) diagnostics.push(at(finding.path, finding.message, `rule/${finding.rule}`));
+        for (const finding of checkRules(values, rules)) {
+          // a pair: at the side this file sets (the consumer's copy, else the provider's value)
+          const path = finding.also && !isSetInFile(source.value, finding.path) && isSetInFile(source.value, finding.also) ? finding.also : finding.path;
+          diagnostics.push(at(path, finding.message, `rule/${finding.rule}`));
+        }
       }
       return dedupe(diagnostics);
     },

@@ -188,4 +188,11 @@ export const CLASS_CASES: Case[] = [
   { fixture: "values-dev.redis-pdb-primaries-majority.yaml", expected: [e("rule/pdb-quorum", 11, 5, "redis.pdb.maxUnavailable", "2 primaries may then go together, and a failover needs a majority of the 3 primaries (redis.cluster.masters)", "set it to at most 1")] },
   { fixture: "values-prod.rollout-unavailable-all.yaml", expected: [e("rule/rollout-availability", 37, 5, "app.strategy.maxUnavailable", "app.strategy.maxUnavailable 100% lets a rollout take 3 of the 3 pod(s) (autoscaling.minReplicas) down at once, leaving 0, below app.pdb.minAvailable 2")] },
   { fixture: "values-dev.rollout-unavailable-over-100.yaml", expected: [e("schema/pattern", 8, 5, "app.strategy.maxUnavailable", "is not a bound the API server accepts for maxUnavailable - a count, or a percentage of at most 100% (got \"150%\")")] },
+  // Issue 25, class 2: two charts that must agree - a fact each carries (rule-table shared-fact: the consumer's copy against the
+  // provider's value, reported at the side the file sets) and a key read from another chart's Secret (its documented keys)
+  { fixture: "values-dev.app-port-monitoring-stale.yaml", expected: [e("rule/shared-fact", 6, 3, "app.containerPort", "monitoring.targets.app.port is 3000 but app.containerPort is 8080: Prometheus's NetworkPolicy egress opens the")] },
+  { fixture: "values-dev.mongodb-metrics-port-stale.yaml", expected: [e("rule/shared-fact", 7, 5, "mongodb.metrics.port", "monitoring.targets.mongodb.port is 9216 but mongodb.metrics.port is 9300: Prometheus's NetworkPolicy egress op")] },
+  { fixture: "values-dev.redis-target-port-wrong.yaml", expected: [e("rule/shared-fact", 8, 7, "monitoring.targets.redis.port", "monitoring.targets.redis.port is 6379 but the port its chart fixes is 9121: Prometheus's NetworkPolicy egress ")] },
+  { fixture: "values-dev.jaeger-scraped-not-running.yaml", expected: [e("rule/shared-fact", 15, 7, "monitoring.targets.tracing.jaeger", "monitoring.targets.tracing.jaeger is true but tracing.jaeger.enabled is false: Prometheus scrapes (and alerts ")] },
+  { fixture: "values-dev.restore-password-key-unknown.yaml", expected: [e("rule/secret-key", 17, 5, "backup.restore.passwordKey", "backup.restore.passwordKey root-password is not a key of the mongodb chart's Secret, which it reads while back")] },
 ];
