@@ -166,6 +166,8 @@ describe('bad values corpus', () => {
       { rule: 'profile/prod', line: 90, column: 3, path: 'backup.storage.serverSideEncryption.type' },
       { rule: 'profile/prod', line: 71, column: 1, path: 'monitoring.kubeStateMetrics.enabled' },
       { rule: 'profile/prod', line: 26, column: 5, path: 'app.autoscaling.minReplicas' },
+      // staging's Let's Encrypt staging issuer: browsers do not trust its root
+      { rule: 'profile/prod', line: 37, column: 5, path: 'app.ingress.clusterIssuer' },
       // staging's in-cluster Jaeger, and no external backend
       { rule: 'profile/prod', line: 126, column: 3, path: 'tracing.jaeger.enabled' },
       { rule: 'profile/prod', line: 122, column: 1, path: 'tracing.exporter.endpoint' },

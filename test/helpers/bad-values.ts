@@ -195,4 +195,12 @@ export const CLASS_CASES: Case[] = [
   { fixture: "values-dev.redis-target-port-wrong.yaml", expected: [e("rule/shared-fact", 8, 7, "monitoring.targets.redis.port", "monitoring.targets.redis.port is 6379 but the port its chart fixes is 9121: Prometheus's NetworkPolicy egress ")] },
   { fixture: "values-dev.jaeger-scraped-not-running.yaml", expected: [e("rule/shared-fact", 15, 7, "monitoring.targets.tracing.jaeger", "monitoring.targets.tracing.jaeger is true but tracing.jaeger.enabled is false: Prometheus scrapes (and alerts ")] },
   { fixture: "values-dev.restore-password-key-unknown.yaml", expected: [e("rule/secret-key", 17, 5, "backup.restore.passwordKey", "backup.restore.passwordKey root-password is not a key of the mongodb chart's Secret, which it reads while back")] },
+  // Issue 25, class 5: the environment's promises - point-in-time restore needs the incremental backups, a certificate browsers
+  // trust, backups encrypted in transit (profile rules with their seed reasons)
+  { fixture: "values-prod.incremental-backups-off.yaml", expected: [e("profile/prod", 145, 5, "backup.incremental.enabled", "must be true (got false) - prod policy: prod takes incremental backups every 6 hours beside the daily full dum")] },
+  { fixture: "values-prod.issuer-letsencrypt-staging.yaml", expected: [e("profile/prod", 43, 5, "app.ingress.clusterIssuer", "names a staging, test, self-signed or private CA issuer (got \"letsencrypt-staging\") - prod policy: prod serves")] },
+  { fixture: "values-prod.issuer-selfsigned.yaml", expected: [e("profile/prod", 43, 5, "app.ingress.clusterIssuer", "names a staging, test, self-signed or private CA issuer (got \"selfsigned-issuer\") - prod policy: prod serves a")] },
+  { fixture: "values-prod.acme-staging-directory.yaml", expected: [e("profile/prod", 39, 5, "app.clusterIssuer.server", "is a staging ACME directory (got \"https://acme-staging-v02.api.letsencrypt.org/directory\") - prod policy: prod")] },
+  { fixture: "values-prod.backup-endpoint-http.yaml", expected: [e("profile/prod", 146, 5, "backup.storage.endpoint", "is not an https:// endpoint (got \"http://s3.eu-west-1.storage.example.com\") - prod policy: prod encrypts backu")] },
+  { fixture: "values-dev.restore-pitr-without-incremental.yaml", expected: [e("schema/const", 15, 5, "backup.incremental.enabled", "restore.pointInTime replays the incremental oplog slices up to that time, and incremental.enabled false takes ")] },
 ];
