@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { chartDir, repoRoot, umbrellaChart } from './paths.ts';
-import { dereference, loadSchemaSources, parameterRows, parameterTable, withDefaults, type JsonSchema, type SchemaSources } from './schema-source.ts';
+import { dereference, loadSchemaSources, recursiveDefinitions, parameterRows, parameterTable, withDefaults, type JsonSchema, type SchemaSources } from './schema-source.ts';
 import { durabilityRules } from './durability.ts';
 import { RULES_TEMPLATE_PATH, rulesTemplate } from './rule-table.ts';
 import { chartDefaults, readChartMeta } from './values.ts';
@@ -90,6 +90,9 @@ export function chartSchema(sources: SchemaSources, chart: string, options: { fo
     }));
     if (options.forHelm) out = withoutRequired(out) as JsonSchema;
   }
+  // local references of recursive definitions (the Alertmanager routing tree) resolve at the root
+  const definitions = recursiveDefinitions(sources, out);
+  if (definitions) out.definitions = options.forHelm && chart === umbrellaChart ? withoutRequired(definitions) : definitions;
   return out;
 }
 

@@ -218,6 +218,10 @@ export const RULE_TABLE = {
     twin: 'rule',
     message: 'monitoring.alertmanager.config.{path} names the {kind} "{name}", which config.{list} does not define: Alertmanager refuses the whole config and never starts; define it there or name one of: {known}',
   },
+  'alertmanager-duplicate-name': {
+    twin: 'rule',
+    message: 'monitoring.alertmanager.config.{list}[{index}] repeats the name "{name}" of {list}[{first}]: Alertmanager refuses the whole config and never starts ("notification config name is not unique"); give each a name of its own',
+  },
   'alertmanager-inline-credential': {
     twin: 'rule',
     message: 'monitoring.alertmanager.config.{path} is an inline credential: use {key}_file with a key of alertmanager.existingSecret (mounted at /etc/alertmanager/secrets); a webhook URL or key in values would end up in a ConfigMap',

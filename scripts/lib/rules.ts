@@ -898,6 +898,26 @@ export const alertmanagerReferences: Rule = (values) => {
   return findings;
 };
 
+/** Alertmanager refuses two receivers (or time intervals) of one name. */
+export const alertmanagerUniqueNames: Rule = (values) => {
+  const monitoring = enabled(values, 'monitoring');
+  const config = get(monitoring, ['alertmanager', 'config']);
+  if (!monitoring || !isPlainObject(config)) return [];
+  const findings: Finding[] = [];
+  for (const list of ['receivers', 'time_intervals']) {
+    const items = Array.isArray(config[list]) ? (config[list] as unknown[]) : [];
+    const first = new Map<string, number>();
+    items.forEach((item, index) => {
+      if (!isPlainObject(item)) return;
+      const name = String(item.name);
+      const seen = first.get(name);
+      if (seen === undefined) first.set(name, index);
+      else findings.push(shared('alertmanager-duplicate-name', ['monitoring', 'alertmanager', 'config', list, index, 'name'], { list, index, name, first: seen }));
+    });
+  }
+  return findings;
+};
+
 export const alertmanagerNoInlineCredentials: Rule = (values) => {
   const monitoring = enabled(values, 'monitoring');
   const config = get(monitoring, ['alertmanager', 'config']);
@@ -1005,6 +1025,7 @@ export const RULES: Rule[] = [
   backupAlertAge,
   alertmanagerReferences,
   alertmanagerNoInlineCredentials,
+  alertmanagerUniqueNames,
 ];
 
 /**
