@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { chartDir, repoRoot, umbrellaChart } from './paths.ts';
 import { dereference, loadSchemaSources, recursiveDefinitions, parameterRows, parameterTable, withDefaults, type JsonSchema, type SchemaSources } from './schema-source.ts';
 import { durabilityRules } from './durability.ts';
+import { refusalsSection, replaceRefusals } from './refusals.ts';
 import { RULES_TEMPLATE_PATH, rulesTemplate } from './rule-table.ts';
 import { chartDefaults, readChartMeta } from './values.ts';
 
@@ -118,6 +119,9 @@ export function generatedFiles(sources: SchemaSources = loadSchemaSources()): Ge
     files.push({ path: readmePath, content: replaceTable(readme, parameterTable(parameterRows(schema)), relative(repoRoot, readmePath)) });
   }
   files.push({ path: join(repoRoot, RULES_TEMPLATE_PATH), content: rulesTemplate(GENERATED_MARK) });
+  // README "### validate": what validate and helm refuse, grouped by class (scripts/lib/refusals.ts)
+  const readme = join(repoRoot, 'README.md');
+  files.push({ path: readme, content: replaceRefusals(readFileSync(readme, 'utf8'), refusalsSection(sources)) });
   return files;
 }
 
