@@ -96,7 +96,11 @@ export function goFloat(n: number): string {
 
 function describe(error: ErrorObject, value: unknown, written?: string): string {
   const parent = error.parentSchema as Record<string, unknown> | undefined;
-  if (error.keyword === 'type' && parent?.['x-kube-string'] === true && value !== null) return kubeStringMessage(value, written);
+  // a number or boolean where a string belongs (a map value Kubernetes stores as text, an image tag, a name):
+  // what helm would read, and the quoted form to write
+  const expected = (error.params as { type?: string | string[] }).type;
+  const wantsString = parent?.['x-kube-string'] === true || expected === 'string';
+  if (error.keyword === 'type' && wantsString && (typeof value === 'number' || typeof value === 'boolean')) return kubeStringMessage(value, written);
   // A rule the schema states with not/const/multipleOf says what it means in x-message.
   const own = (error.parentSchema as Record<string, unknown> | undefined)?.['x-message'];
   if (typeof own === 'string' && X_MESSAGE_KEYWORDS.has(error.keyword)) {
