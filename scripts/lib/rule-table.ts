@@ -265,6 +265,16 @@ export const RULE_TABLE = {
     class: 'program',
     message: 'monitoring.alerts.backup.maxAgeHours {hours} is not above the longest gap between two runs of backup.schedule "{schedule}" (every {gap} minutes at most): TechShopBackupNotSuccessful would fire between healthy backups; raise maxAgeHours above that gap or schedule backups more often',
   },
+  'backup-cadence': {
+    class: 'promises',
+    twin: 'rule',
+    message: '{path} "{schedule}" leaves up to {gap} minutes between two runs, but {env} promises {promise} (at most {max} minutes apart); schedule it more often',
+    constants: {
+      // environment:key → the longest gap (minutes) its promise allows, and the promise in words (seed 003)
+      maxGapMinutes: { 'prod:backup.schedule': '1440', 'prod:backup.incremental.schedule': '360' },
+      promises: { 'prod:backup.schedule': 'a full backup every day (seed 003)', 'prod:backup.incremental.schedule': 'incremental backups every 6 hours (seed 003), what point-in-time restore replays' },
+    },
+  },
   'alertmanager-reference': {
     twin: 'rule',
     class: 'program',

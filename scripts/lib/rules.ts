@@ -864,6 +864,33 @@ export const backupAlertAge: Rule = (values) => {
   return [shared('backup-alert-age', ['monitoring', 'alerts', 'backup', 'maxAgeHours'], { hours, schedule, gap: gap === Infinity ? -1 : gap })];
 };
 
+/** The environment's promised backup cadence (seed 003): no gap between two runs longer than it allows. */
+export const backupCadence: Rule = (values) => {
+  const backup = enabled(values, 'backup');
+  const env = get(values, ['global', 'environment']);
+  if (!backup || typeof env !== 'string') return [];
+  const limits = ruleConstant('backup-cadence', 'maxGapMinutes') as Readonly<Record<string, string>>;
+  const promises = ruleConstant('backup-cadence', 'promises') as Readonly<Record<string, string>>;
+  const findings: Finding[] = [];
+  for (const [key, max] of Object.entries(limits)) {
+    const [forEnv, path] = key.split(':') as [string, string];
+    if (forEnv !== env) continue;
+    const segments = path.split('.');
+    if (segments.length > 2 && get(values, [...segments.slice(0, -1), 'enabled']) === false) continue;
+    const schedule = get(values, segments);
+    if (typeof schedule !== 'string') continue;
+    let gap: number;
+    try {
+      gap = longestGapMinutes(parseCron(schedule));
+    } catch {
+      continue; // the schema reports the schedule itself
+    }
+    if (gap <= Number(max)) continue;
+    findings.push(shared('backup-cadence', segments, { path, schedule, gap: gap === Infinity ? -1 : gap, env, promise: promises[key] ?? '', max }));
+  }
+  return findings;
+};
+
 /** Alertmanager receivers take their secrets as files from alertmanager.existingSecret, never inline (monitoring.alertmanagerConfig). */
 /**
  * Every receiver and time interval the routing tree names (the root and every
@@ -1026,6 +1053,7 @@ export const RULES: Rule[] = [
   alertmanagerReferences,
   alertmanagerNoInlineCredentials,
   alertmanagerUniqueNames,
+  backupCadence,
 ];
 
 /**
