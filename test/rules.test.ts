@@ -110,7 +110,7 @@ describe('the shipped values pass every rule', () => {
         objectstoreConsumers,
       ]),
     );
-    expect(RULES).toHaveLength(29);
+    expect(RULES).toHaveLength(30);
   });
 });
 

@@ -275,6 +275,11 @@ export const RULE_TABLE = {
       promises: { 'prod:backup.schedule': 'a full backup every day (seed 003)', 'prod:backup.incremental.schedule': 'incremental backups every 6 hours (seed 003), what point-in-time restore replays' },
     },
   },
+  'collector-memory-limiter': {
+    class: 'program',
+    twin: 'rule',
+    message: 'tracing.collector.memoryLimiter.spikeLimitPercentage {spike} is not below limitPercentage {limit}: the memory_limiter of the OpenTelemetry Collector refuses a spike_limit_percentage that is not smaller than its limit_percentage, so the collector never starts; lower the spike limit or raise the limit',
+  },
   'alertmanager-reference': {
     twin: 'rule',
     class: 'program',

@@ -864,6 +864,15 @@ export const backupAlertAge: Rule = (values) => {
   return [shared('backup-alert-age', ['monitoring', 'alerts', 'backup', 'maxAgeHours'], { hours, schedule, gap: gap === Infinity ? -1 : gap })];
 };
 
+/** The collector's memory_limiter needs its spike limit below its hard limit (otelcol validate refuses it otherwise). */
+export const collectorMemoryLimiter: Rule = (values) => {
+  const tracing = enabled(values, 'tracing');
+  const limiter = get(tracing, ['collector', 'memoryLimiter']) as { limitPercentage?: number; spikeLimitPercentage?: number } | undefined;
+  if (!tracing || limiter?.limitPercentage === undefined || limiter.spikeLimitPercentage === undefined) return [];
+  if (limiter.spikeLimitPercentage < limiter.limitPercentage) return [];
+  return [shared('collector-memory-limiter', ['tracing', 'collector', 'memoryLimiter', 'spikeLimitPercentage'], { spike: limiter.spikeLimitPercentage, limit: limiter.limitPercentage })];
+};
+
 /** The environment's promised backup cadence (seed 003): no gap between two runs longer than it allows. */
 export const backupCadence: Rule = (values) => {
   const backup = enabled(values, 'backup');
@@ -1054,6 +1063,7 @@ export const RULES: Rule[] = [
   alertmanagerNoInlineCredentials,
   alertmanagerUniqueNames,
   backupCadence,
+  collectorMemoryLimiter,
 ];
 
 /**

@@ -221,4 +221,6 @@ export const CLASS_CASES: Case[] = [
   { fixture: "values-dev.image-tag-float.yaml", expected: [e("schema/type", 7, 5, "redis.image.tag", "is a number in YAML, but Kubernetes stores a string here and helm reads 7.10 as 7.1: write \"7.10\"")] },
   // Issue 25, class 5: the backup cadence prod promises (rule backup-cadence, the cron grammar's longest gap)
   { fixture: "values-prod.incremental-every-12h.yaml", expected: [e("rule/backup-cadence", 145, 5, "backup.incremental.schedule", "backup.incremental.schedule \"0 */12 * * *\" leaves up to 720 minutes between two runs, but prod promises increm")] },
+  // Issue 25, class 1 (the OpenTelemetry Collector): its memory_limiter's own Validate (rule collector-memory-limiter)
+  { fixture: "values-dev.collector-spike-over-limit.yaml", expected: [e("rule/collector-memory-limiter", 10, 7, "tracing.collector.memoryLimiter.spikeLimitPercentage", "tracing.collector.memoryLimiter.spikeLimitPercentage 45 is not below limitPercentage 40: the memory_limiter of")] },
 ];
