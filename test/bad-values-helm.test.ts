@@ -104,6 +104,10 @@ describe('the schema and Alertmanager agree', () => {
     ['severity="critical"', true], ['team=~"db|cache"', true], ['alertname!="Watchdog"', true], ['env!~"dev.*"', true], ['a=b', true], ['a = "x"', true], ['msg="say \\"hi\\""', true],
     ['severity="critical', false], ['a="x"y"', false], ['foo bar="x"', false], ['="x"', false], ['severity', false],
   ];
+  // a zero group_interval or repeat_interval: a valid duration that Alertmanager refuses there (nonZeroDuration)
+  const zeroes: [string, string, boolean][] = [
+    ['group_interval', '0', false], ['group_interval', '0s', false], ['repeat_interval', '0h0m', false], ['repeat_interval', '10m', true], ['group_wait', '0s', true],
+  ];
   const configOf = (route: Record<string, unknown>, receivers = [{ name: 'default' }, { name: 'pager' }]) => ({ route: { receiver: 'default', routes: [{ receiver: 'pager', ...route }] }, receivers });
   const schemaSays = (config: Record<string, unknown>): boolean => {
     const text = JSON.stringify({ global: { environment: 'dev' }, monitoring: { alertmanager: { config } } });
@@ -117,6 +121,12 @@ describe('the schema and Alertmanager agree', () => {
 
   it.each(durations)('group_wait %j: valid %s', async (duration, valid) => {
     const config = configOf({ group_wait: duration });
+    expect(schemaSays(config)).toBe(valid);
+    expect(await amtoolSays(config)).toBe(valid);
+  });
+
+  it.each(zeroes)('%s %j: valid %s', async (key, duration, valid) => {
+    const config = configOf({ [key]: duration });
     expect(schemaSays(config)).toBe(valid);
     expect(await amtoolSays(config)).toBe(valid);
   });
