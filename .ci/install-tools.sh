@@ -6,7 +6,8 @@
 #
 #   .ci/install-tools.sh           the main job's tools (npm run setup): what
 #                                  validate, lint, package and release run
-#     apt      python3-venv when missing
+#     apt      python3-venv when missing; prometheus, prometheus-alertmanager, redis-server
+#              (Debian's promtool, amtool and redis-server: the lint stage's program checks)
 #     Go       ct, kubeconform, actionlint, kube-score (versions pinned in tools/go.mod)
 #     PyPI     yamllint, yamale (tools/requirements-lint.txt) in a venv under .cache/tools/venv;
 #              checkov (tools/requirements-checkov.txt, the lint stage's scanner) in its own
@@ -42,7 +43,11 @@ case "${1:-}" in
   --tests) TIER=tests ;;
   *) printf 'usage: %s [--all | --tests]\n' "$0" >&2; exit 2 ;;
 esac
-# apt packages of the test tier (the main tier needs only python3-venv, added when missing)
+# apt packages of the main tier: the programs whose own validators the lint stage runs on every render
+# (scripts/lib/program-checks.ts: amtool, promtool check rules, redis-server) - Debian's builds install in
+# seconds; the upstream promtool/amtool of the deployed versions (test tier, minutes cold) are preferred when present
+MAIN_APT_PACKAGES=(prometheus prometheus-alertmanager redis-server)
+# apt packages of the test tier (the main tier also adds python3-venv when missing)
 # (install-mongo-tools.sh's libraries and redis_exporter too, so no two apt-gets run at once)
 TEST_APT_PACKAGES=(prometheus prometheus-alertmanager redis-server docker-registry gnupg awscli shellcheck
   libcurl4 libssl3 liblzma5 prometheus-redis-exporter busybox-static)
@@ -283,7 +288,7 @@ install_test_tier() {
 }
 
 if [[ $TIER != tests ]]; then
-  timed "apt (main)" install_apt
+  timed "apt (main)" install_apt "${MAIN_APT_PACKAGES[@]}"
   timed "go tools (ct, kubeconform, actionlint, kube-score)" install_go_tools
   timed "pip tools (yamllint, yamale)" install_pip_tools
   timed "checkov" install_checkov

@@ -15,6 +15,7 @@ import { cachedVerdict, cachedVerdicts, helmLint, lintTargets, mapLimit, type Ch
 import { cacheDir, chartsDir, repoRoot } from './lib/paths.ts';
 import { buildDependencies, podSpecOf, RELEASE_NAMESPACE, type K8sObject } from './lib/render.ts';
 import { checkNetworkPolicyCoverage, checkPodSecurityRestricted } from './lib/policy.ts';
+import { programChecks } from './lib/program-checks.ts';
 import { readChartMeta } from './lib/values.ts';
 import { runIfMain, type Stage } from './lib/stage.ts';
 import { findTool, toolPath } from './lib/tools.ts';
@@ -154,7 +155,8 @@ export const lintStage: Stage = async ({ argv, log }) => {
       }
       return lines;
     };
-    const groups = await Promise.all([kubeconformChecks(), kubeScoreChecks(), checkovChecks(), policyChecks()]);
+    // the programs' own validators on the configurations the renders give them (amtool, promtool, redis-server)
+    const groups = await Promise.all([kubeconformChecks(), kubeScoreChecks(), checkovChecks(), policyChecks(), programChecks(rendered)]);
     return groups.flat();
   };
 

@@ -91,8 +91,13 @@ describe('values schemas', () => {
   for (const chart of Object.keys(SCHEMA_OF_CHART)) {
     const schema = chartSchema(sources, chart);
 
-    it(`${chart}: is self-contained (no $ref left)`, () => {
-      expect(JSON.stringify(chartSchema(sources, chart, { forHelm: true }))).not.toMatch(/"\$ref"/);
+    it(`${chart}: is self-contained (no $ref left but local ones to its own definitions, the recursive routing tree)`, () => {
+      const schema = chartSchema(sources, chart, { forHelm: true });
+      const refs = [...JSON.stringify(schema).matchAll(/"\$ref":"([^"]*)"/g)].map((m) => m[1] as string);
+      for (const ref of refs) {
+        expect(ref).toMatch(/^#\/definitions\/[A-Za-z]+$/);
+        expect((schema.definitions as Record<string, unknown>)[ref.split('/').at(-1) as string]).toBeDefined();
+      }
     });
 
     it(`${chart}: gives every property a description`, () => {

@@ -32,6 +32,13 @@ import {
   objectDemands,
   prometheusRetentionFits,
   redisMaxmemory,
+  pdbKeepsQuorum,
+  quorumTolerance,
+  redisClusterTolerance,
+  resolveUnavailable,
+  rolloutKeepsPdb,
+  secretKeysDocumented,
+  sharedFactsAgree,
 } from '../scripts/lib/rules.ts';
 import { ruleMessage } from '../scripts/lib/rule-table.ts';
 import { createValidator } from '../scripts/lib/validate.ts';
@@ -105,7 +112,7 @@ describe('the shipped values pass every rule', () => {
         objectstoreConsumers,
       ]),
     );
-    expect(RULES).toHaveLength(24);
+    expect(RULES).toHaveLength(31);
   });
 });
 
@@ -731,5 +738,77 @@ describe('externalSecretKeys', () => {
     expect(credentialsSingleSource(external(all, { redis: { auth: { password: 'inline' } } }))).toEqual([
       { path: ['redis', 'auth', 'password'], rule: 'credential-source', message: ruleMessage('credential-source', { path: 'redis.auth.password', source: 'global.secrets.provider externalSecrets' }) },
     ]);
+  });
+});
+
+describe('availability invariants (issue 25, class 3)', () => {
+  it('a replica set of n keeps its majority through floor((n-1)/2) members down', () => {
+    expect([1, 2, 3, 4, 5, 7].map(quorumTolerance)).toEqual([0, 0, 1, 1, 2, 3]);
+  });
+
+  it('a Redis cluster keeps a pod of every shard and a majority of primaries', () => {
+    expect(redisClusterTolerance(3, 1)).toBe(1);
+    expect(redisClusterTolerance(3, 2)).toBe(1); // two primaries down leave one of three: no majority to vote
+    expect(redisClusterTolerance(5, 2)).toBe(2);
+    expect(redisClusterTolerance(7, 1)).toBe(1);
+    expect(redisClusterTolerance(3, 0)).toBeUndefined(); // every shard is one pod: the PDB's minimum is all it can say
+  });
+
+  it('pdbKeepsQuorum: passes the chart defaults and staging (3 primaries, no replicas), flags each topology past its tolerance', () => {
+    const on = (override: Values) => coalesce(defaults, override) as Values;
+    expect(pdbKeepsQuorum(on({ mongodb: { architecture: 'replicaset', replicaCount: 5, pdb: { maxUnavailable: 2 } } }))).toEqual([]);
+    expect(pdbKeepsQuorum(on({ redis: { architecture: 'cluster', cluster: { masters: 3, replicasPerMaster: 0 }, pdb: { maxUnavailable: 1 } } }))).toEqual([]);
+    // a standalone has no quorum (and no PDB); a disabled chart no pods
+    expect(pdbKeepsQuorum(on({ mongodb: { architecture: 'standalone', replicaCount: 1, pdb: { maxUnavailable: 4 } } }))).toEqual([]);
+    expect(pdbKeepsQuorum(on({ mongodb: { enabled: false, architecture: 'replicaset', replicaCount: 3, pdb: { maxUnavailable: 2 } } }))).toEqual([]);
+    const flagged = pdbKeepsQuorum(on({ mongodb: { architecture: 'replicaset', replicaCount: 3, pdb: { maxUnavailable: 2 } }, redis: { architecture: 'cluster', cluster: { masters: 3, replicasPerMaster: 1 }, pdb: { maxUnavailable: 2 } } }));
+    expect(flagged.map((f) => f.path.join('.'))).toEqual(['mongodb.pdb.maxUnavailable', 'redis.pdb.maxUnavailable']);
+    expect(flagged[0]?.message).toContain('needs 2 of them up');
+  });
+
+  it('resolveUnavailable rounds a percentage down, as the Deployment controller does', () => {
+    expect([resolveUnavailable('25%', 3), resolveUnavailable('50%', 3), resolveUnavailable('100%', 3), resolveUnavailable(2, 3)]).toEqual([0, 1, 3, 2]);
+  });
+
+  it('rolloutKeepsPdb: a rollout may take down what the PDB spares, no more', () => {
+    const app = (strategy: Values) => values({ app: { connections, replicaCount: 4, autoscaling: { enabled: false }, pdb: { enabled: true, minAvailable: 2 }, strategy } });
+    expect(rolloutKeepsPdb(app({ maxSurge: 1, maxUnavailable: 2 }))).toEqual([]);
+    expect(rolloutKeepsPdb(app({ maxSurge: 1, maxUnavailable: '50%' }))).toEqual([]);
+    expect(rolloutKeepsPdb(app({ maxSurge: 1, maxUnavailable: 3 })).map((f) => f.message)).toEqual([
+      ruleMessage('rollout-availability', { maxUnavailable: 3, down: 3, replicas: 4, source: 'replicaCount', left: 1, minAvailable: 2, tolerable: 2 }),
+    ]);
+    expect(rolloutKeepsPdb(app({ maxSurge: 1, maxUnavailable: '75%' }))).toHaveLength(1);
+  });
+});
+
+describe('facts two charts carry (issue 25, class 2)', () => {
+  const on = (override: Values) => coalesce(defaults, override) as Values;
+
+  it('every fact names keys that exist in the umbrella defaults, and the defaults agree', async () => {
+    const { ruleConstant } = await import('../scripts/lib/rule-table.ts');
+    const facts = ruleConstant('shared-fact', 'facts') as Record<string, string>;
+    const at = (path: string) => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], defaults);
+    for (const [consumer, provider] of Object.entries(facts)) {
+      expect(at(consumer), consumer).not.toBeUndefined();
+      if (!/^[0-9]+$/.test(provider)) expect(at(provider), provider).not.toBeUndefined();
+    }
+    expect(sharedFactsAgree(on({ tracing: { enabled: true }, monitoring: { targets: { tracing: { enabled: true, jaeger: true } } } }))).toEqual([]);
+  });
+
+  it('a mismatch names both keys; a side that is off is not compared', () => {
+    const moved = sharedFactsAgree(on({ app: { containerPort: 8080 } }));
+    expect(moved.map((f) => [f.path.join('.'), f.also?.join('.')])).toEqual([['monitoring.targets.app.port', 'app.containerPort']]);
+    expect(moved[0]?.message).toContain('monitoring.targets.app.port is 3000 but app.containerPort is 8080');
+    expect(sharedFactsAgree(on({ app: { containerPort: 8080 }, monitoring: { targets: { app: { enabled: false } } } }))).toEqual([]);
+    expect(sharedFactsAgree(on({ app: { containerPort: 8080 }, monitoring: { enabled: false } }))).toEqual([]);
+    expect(sharedFactsAgree(on({ mongodb: { enabled: false, metrics: { port: 9300 } } }))).toEqual([]);
+    expect(sharedFactsAgree(on({ monitoring: { targets: { redis: { port: 9122 } } } })).map((f) => f.path.join('.'))).toEqual(['monitoring.targets.redis.port']);
+  });
+
+  it('secretKeysDocumented: a restore reading the mongodb chart Secret names one of its keys', () => {
+    const restore = (r: Values) => on({ backup: { enabled: true, restore: { enabled: true, archive: 'mongodb-full-20250131T020000Z.archive.gz', ...r } } });
+    expect(secretKeysDocumented(restore({ passwordKey: 'mongodb-root-password' }))).toEqual([]);
+    expect(secretKeysDocumented(restore({ passwordKey: 'root-password', existingSecret: 'my-restore' }))).toEqual([]);
+    expect(secretKeysDocumented(restore({ passwordKey: 'root-password' })).map((f) => f.path.join('.'))).toEqual(['backup.restore.passwordKey']);
   });
 });

@@ -4,7 +4,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { chartDir, repoRoot, umbrellaChart } from './paths.ts';
-import { dereference, loadSchemaSources, parameterRows, parameterTable, withDefaults, type JsonSchema, type SchemaSources } from './schema-source.ts';
+import { dereference, loadSchemaSources, recursiveDefinitions, parameterRows, parameterTable, withDefaults, type JsonSchema, type SchemaSources } from './schema-source.ts';
+import { durabilityRules } from './durability.ts';
+import { refusalsSection, replaceRefusals } from './refusals.ts';
 import { RULES_TEMPLATE_PATH, rulesTemplate } from './rule-table.ts';
 import { chartDefaults, readChartMeta } from './values.ts';
 import { chartsWithMetadata, chartYamlWithAnnotations, generatedAnnotations } from './chart-metadata.ts';
@@ -29,7 +31,10 @@ export const SCHEMA_OF_CHART: Record<string, string> = {
 export const PROFILE_IDS = ['dev', 'staging', 'prod'] as const;
 
 export function profileSchema(sources: SchemaSources, env: string): JsonSchema {
-  return dereference(sources, `profiles/${env}.schema.yaml`) as JsonSchema;
+  const profile = dereference(sources, `profiles/${env}.schema.yaml`) as JsonSchema;
+  const durability = durabilityRules(sources, profile, env);
+  if (durability.length === 0) return profile;
+  return { ...profile, allOf: [...((profile.allOf as JsonSchema[] | undefined) ?? []), ...durability] };
 }
 
 /**
@@ -88,6 +93,9 @@ export function chartSchema(sources: SchemaSources, chart: string, options: { fo
     }));
     if (options.forHelm) out = withoutRequired(out) as JsonSchema;
   }
+  // local references of recursive definitions (the Alertmanager routing tree) resolve at the root
+  const definitions = recursiveDefinitions(sources, out);
+  if (definitions) out.definitions = options.forHelm && chart === umbrellaChart ? withoutRequired(definitions) : definitions;
   return out;
 }
 
@@ -117,6 +125,9 @@ export function generatedFiles(sources: SchemaSources = loadSchemaSources()): Ge
     const path = join(chartDir(chart), 'Chart.yaml');
     files.push({ path, content: chartYamlWithAnnotations(readFileSync(path, 'utf8'), generatedAnnotations(chart)) });
   }
+  // README "### validate": what validate and helm refuse, grouped by class (scripts/lib/refusals.ts)
+  const readme = join(repoRoot, 'README.md');
+  files.push({ path: readme, content: replaceRefusals(readFileSync(readme, 'utf8'), refusalsSection(sources)) });
   return files;
 }
 

@@ -145,7 +145,7 @@ export function danglingCitations(sources: TextFile[], markdownFiles: TextFile[]
   for (const file of sources) {
     file.text.split('\n').forEach((text, i) => {
       for (const m of text.matchAll(/README(?:\.md)?(?:'s)?,?\s+(?:section\s+)?"([^"]{2,80})"/g)) {
-        const section = (m[1] as string).replace(/`/g, '');
+        const section = (m[1] as string).replace(/`/g, '').replace(/^#+\s*/, ''); // 'README "### validate"' names the heading with its level
         if (!headings.has(section.toLowerCase())) out.push({ file: file.path, line: i + 1, reference: `README "${section}"`, why: 'no Markdown heading has that text' });
       }
     });

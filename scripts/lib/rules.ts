@@ -13,6 +13,8 @@ export interface Finding {
   path: PathSegment[];
   message: string;
   rule: string;
+  /** Another key the finding is about (the other side of a pair): reported there when the file sets it and not `path`. */
+  also?: PathSegment[];
 }
 
 export type Rule = (values: Values) => Finding[];
@@ -386,6 +388,153 @@ export const pdbSatisfiable: Rule = (values) => {
   ];
 };
 
+/** Members that may go while a majority stays: a replica set of n elects and acknowledges majority writes with floor(n/2)+1. */
+export function quorumTolerance(members: number): number {
+  return Math.floor((members - 1) / 2);
+}
+
+/**
+ * What a node drain may take at once without losing the topology's quorum
+ * (issue 25, class 3): a MongoDB replica set keeps its majority; a Redis
+ * cluster keeps one pod of every shard (a primary or the replica that takes
+ * over) and a majority of its primaries (which vote the failover).
+ */
+export function redisClusterTolerance(masters: number, replicasPerMaster: number): number | undefined {
+  if (replicasPerMaster < 1) return undefined; // a shard of one pod goes down with any drain; the PDB's minimum (1) is all it can say
+  return Math.min(replicasPerMaster, quorumTolerance(masters));
+}
+
+export const pdbKeepsQuorum: Rule = (values) => {
+  const findings: Finding[] = [];
+  const mongodb = enabled(values, 'mongodb');
+  const mongoPdb = mongodb?.pdb as { enabled: boolean; maxUnavailable: number } | undefined;
+  const members = mongodb?.replicaCount as number;
+  if (mongodb?.architecture === 'replicaset' && mongoPdb?.enabled && members > 1 && mongoPdb.maxUnavailable > quorumTolerance(members)) {
+    findings.push(
+      shared('pdb-quorum', ['mongodb', 'pdb', 'maxUnavailable'], {
+        path: 'mongodb.pdb.maxUnavailable',
+        max: mongoPdb.maxUnavailable,
+        what: `of the ${members} replica set members (mongodb.replicaCount)`,
+        needs: `the replica set needs ${Math.floor(members / 2) + 1} of them up to keep a primary and acknowledge majority writes`,
+        tolerable: quorumTolerance(members),
+        topology: 'mongodb.replicaCount',
+      }),
+    );
+  }
+  const redis = enabled(values, 'redis');
+  const redisPdb = redis?.pdb as { enabled: boolean; maxUnavailable: number } | undefined;
+  const cluster = redis?.cluster as { masters: number; replicasPerMaster: number } | undefined;
+  if (redis?.architecture === 'cluster' && redisPdb?.enabled && cluster) {
+    const tolerable = redisClusterTolerance(cluster.masters, cluster.replicasPerMaster);
+    if (tolerable !== undefined && redisPdb.maxUnavailable > tolerable) {
+      findings.push(
+        shared('pdb-quorum', ['redis', 'pdb', 'maxUnavailable'], {
+          path: 'redis.pdb.maxUnavailable',
+          max: redisPdb.maxUnavailable,
+          what: `of the ${cluster.masters * (1 + cluster.replicasPerMaster)} Redis pods`,
+          needs:
+            redisPdb.maxUnavailable > cluster.replicasPerMaster
+              ? `a primary and its ${cluster.replicasPerMaster} replica(s) (redis.cluster.replicasPerMaster) may then go together, and their slots go offline`
+              : `${redisPdb.maxUnavailable} primaries may then go together, and a failover needs a majority of the ${cluster.masters} primaries (redis.cluster.masters) up to vote`,
+          tolerable,
+          topology: 'redis.cluster.replicasPerMaster or redis.cluster.masters',
+        }),
+      );
+    }
+  }
+  return findings;
+};
+
+/** A rollout's unavailable pods: an absolute count, or a percentage of the replicas rounded down (as Kubernetes does for maxUnavailable). */
+export function resolveUnavailable(maxUnavailable: number | string, replicas: number): number {
+  if (typeof maxUnavailable === 'number') return maxUnavailable;
+  const match = /^([0-9]+)%$/.exec(maxUnavailable);
+  return match ? Math.floor((Number(match[1]) * replicas) / 100) : Number(maxUnavailable);
+}
+
+/** A rollout must not take the app below what its PDB promises (the Deployment controller does not read PDBs). */
+export const rolloutKeepsPdb: Rule = (values) => {
+  const app = enabled(values, 'app');
+  const pdb = app?.pdb as { enabled: boolean; minAvailable: number } | undefined;
+  if (!app || !pdb?.enabled) return [];
+  const autoscaling = app.autoscaling as { enabled: boolean; minReplicas: number };
+  const replicas = autoscaling.enabled ? autoscaling.minReplicas : (app.replicaCount as number);
+  if (pdb.minAvailable >= replicas) return []; // pdb-satisfiable says that
+  const maxUnavailable = (app.strategy as { maxUnavailable: number | string }).maxUnavailable;
+  const down = resolveUnavailable(maxUnavailable, replicas);
+  if (replicas - down >= pdb.minAvailable) return [];
+  return [
+    shared('rollout-availability', ['app', 'strategy', 'maxUnavailable'], {
+      maxUnavailable,
+      down,
+      replicas,
+      source: autoscaling.enabled ? 'autoscaling.minReplicas' : 'replicaCount',
+      left: replicas - down,
+      minAvailable: pdb.minAvailable,
+      tolerable: replicas - pdb.minAvailable,
+    }),
+  ];
+};
+
+/** A dotted key path (no dots inside keys) as path segments. */
+function segments(path: string): string[] {
+  return path.split('.');
+}
+
+/** Off: its chart is off, or an `enabled` beside the key (not the key itself) is false. */
+function switchedOff(values: Values, path: string[]): boolean {
+  if (!enabled(values, path[0] as string)) return true;
+  return path.at(-1) !== 'enabled' && get(values, [...path.slice(0, -1), 'enabled']) === false;
+}
+
+/**
+ * Facts two charts each carry (rule-table shared-fact): the consumer's copy
+ * must equal the provider's value while both sides are on.
+ */
+export const sharedFactsAgree: Rule = (values) => {
+  const facts = ruleConstant('shared-fact', 'facts') as Readonly<Record<string, string>>;
+  const why = ruleConstant('shared-fact', 'why') as Readonly<Record<string, string>>;
+  const findings: Finding[] = [];
+  for (const [consumer, provider] of Object.entries(facts)) {
+    const consumerPath = segments(consumer);
+    if (switchedOff(values, consumerPath)) continue;
+    const literal = /^[0-9]+$/.test(provider);
+    if (!literal && switchedOff(values, segments(provider))) continue;
+    const got = get(values, consumerPath);
+    const want = literal ? provider : get(values, segments(provider));
+    if (got === undefined || want === undefined || String(got) === String(want)) continue;
+    findings.push({
+      also: literal ? undefined : segments(provider),
+      ...shared('shared-fact', consumerPath, {
+        consumer,
+        got: String(got),
+        provider: literal ? 'the port its chart fixes' : provider,
+        want: String(want),
+        why: why[consumer] ?? '',
+      }),
+    });
+  }
+  return findings;
+};
+
+/** A key read from another chart's own Secret must be one that Secret holds (its documented keys). */
+export const secretKeysDocumented: Rule = (values) => {
+  const backup = enabled(values, 'backup');
+  const restore = backup?.restore as { enabled: boolean; existingSecret: string; passwordKey: string } | undefined;
+  if (!restore?.enabled || restore.existingSecret || !enabled(values, 'mongodb')) return [];
+  const keys = (ruleConstant('external-secret-keys', 'keys') as Readonly<Record<string, readonly string[]>>).mongodb ?? [];
+  if (keys.includes(restore.passwordKey)) return [];
+  return [
+    shared('secret-key', ['backup', 'restore', 'passwordKey'], {
+      path: 'backup.restore.passwordKey',
+      key: restore.passwordKey,
+      owner: 'mongodb',
+      source: 'backup.restore.existingSecret',
+      keys: keys.join(', '),
+    }),
+  ];
+};
+
 export const hpaRange: Rule = (values) => {
   const autoscaling = get(values, ['app', 'autoscaling']) as { enabled: boolean; minReplicas: number; maxReplicas: number } | undefined;
   if (!autoscaling?.enabled || autoscaling.minReplicas <= autoscaling.maxReplicas) return [];
@@ -743,6 +892,42 @@ export const backupAlertAge: Rule = (values) => {
   return [shared('backup-alert-age', ['monitoring', 'alerts', 'backup', 'maxAgeHours'], { hours, schedule, gap: gap === Infinity ? -1 : gap })];
 };
 
+/** The collector's memory_limiter needs its spike limit below its hard limit (otelcol validate refuses it otherwise). */
+export const collectorMemoryLimiter: Rule = (values) => {
+  const tracing = enabled(values, 'tracing');
+  const limiter = get(tracing, ['collector', 'memoryLimiter']) as { limitPercentage?: number; spikeLimitPercentage?: number } | undefined;
+  if (!tracing || limiter?.limitPercentage === undefined || limiter.spikeLimitPercentage === undefined) return [];
+  if (limiter.spikeLimitPercentage < limiter.limitPercentage) return [];
+  return [shared('collector-memory-limiter', ['tracing', 'collector', 'memoryLimiter', 'spikeLimitPercentage'], { spike: limiter.spikeLimitPercentage, limit: limiter.limitPercentage })];
+};
+
+/** The environment's promised backup cadence (seed 003): no gap between two runs longer than it allows. */
+export const backupCadence: Rule = (values) => {
+  const backup = enabled(values, 'backup');
+  const env = get(values, ['global', 'environment']);
+  if (!backup || typeof env !== 'string') return [];
+  const limits = ruleConstant('backup-cadence', 'maxGapMinutes') as Readonly<Record<string, string>>;
+  const promises = ruleConstant('backup-cadence', 'promises') as Readonly<Record<string, string>>;
+  const findings: Finding[] = [];
+  for (const [key, max] of Object.entries(limits)) {
+    const [forEnv, path] = key.split(':') as [string, string];
+    if (forEnv !== env) continue;
+    const segments = path.split('.');
+    if (segments.length > 2 && get(values, [...segments.slice(0, -1), 'enabled']) === false) continue;
+    const schedule = get(values, segments);
+    if (typeof schedule !== 'string') continue;
+    let gap: number;
+    try {
+      gap = longestGapMinutes(parseCron(schedule));
+    } catch {
+      continue; // the schema reports the schedule itself
+    }
+    if (gap <= Number(max)) continue;
+    findings.push(shared('backup-cadence', segments, { path, schedule, gap: gap === Infinity ? -1 : gap, env, promise: promises[key] ?? '', max }));
+  }
+  return findings;
+};
+
 /** Alertmanager receivers take their secrets as files from alertmanager.existingSecret, never inline (monitoring.alertmanagerConfig). */
 /**
  * Every receiver and time interval the routing tree names (the root and every
@@ -774,6 +959,26 @@ export const alertmanagerReferences: Rule = (values) => {
     });
   };
   walk(config.route, ['route'], 'route');
+  return findings;
+};
+
+/** Alertmanager refuses two receivers (or time intervals) of one name. */
+export const alertmanagerUniqueNames: Rule = (values) => {
+  const monitoring = enabled(values, 'monitoring');
+  const config = get(monitoring, ['alertmanager', 'config']);
+  if (!monitoring || !isPlainObject(config)) return [];
+  const findings: Finding[] = [];
+  for (const list of ['receivers', 'time_intervals']) {
+    const items = Array.isArray(config[list]) ? (config[list] as unknown[]) : [];
+    const first = new Map<string, number>();
+    items.forEach((item, index) => {
+      if (!isPlainObject(item)) return;
+      const name = String(item.name);
+      const seen = first.get(name);
+      if (seen === undefined) first.set(name, index);
+      else findings.push(shared('alertmanager-duplicate-name', ['monitoring', 'alertmanager', 'config', list, index, 'name'], { list, index, name, first: seen }));
+    });
+  }
   return findings;
 };
 
@@ -866,6 +1071,10 @@ export const RULES: Rule[] = [
   pdbSatisfiable,
   hpaRange,
   rolloutCanProgress,
+  rolloutKeepsPdb,
+  pdbKeepsQuorum,
+  sharedFactsAgree,
+  secretKeysDocumented,
   vpaWithHpa,
   vpaRange,
   ipBlockExcepts,
@@ -881,6 +1090,9 @@ export const RULES: Rule[] = [
   backupAlertAge,
   alertmanagerReferences,
   alertmanagerNoInlineCredentials,
+  alertmanagerUniqueNames,
+  backupCadence,
+  collectorMemoryLimiter,
 ];
 
 /**

@@ -170,9 +170,9 @@ function resolvePointer(doc: JsonSchema, pointer: string, ref: string): JsonSche
  * Inlines every $ref (to another file of schemas/ or to a local #/$defs) so
  * the result needs nothing else: helm validates it offline, inside a package.
  */
-export function dereference(sources: SchemaSources, docId: string, node: unknown = sources.documents.get(docId), depth = 0): unknown {
+export function dereference(sources: SchemaSources, docId: string, node: unknown = sources.documents.get(docId), depth = 0, inside: ReadonlySet<string> = new Set()): unknown {
   if (depth > 64) throw new Error(`$ref nesting too deep in ${docId} (a cycle?)`);
-  if (Array.isArray(node)) return node.map((item) => dereference(sources, docId, item, depth + 1));
+  if (Array.isArray(node)) return node.map((item) => dereference(sources, docId, item, depth + 1, inside));
   if (node === null || typeof node !== 'object') return node;
   const input = node as JsonSchema;
   let out: JsonSchema = {};
@@ -182,15 +182,48 @@ export function dereference(sources: SchemaSources, docId: string, node: unknown
     const targetId = file ? file : docId;
     const target = sources.documents.get(targetId);
     if (!target) throw new Error(`${docId}: $ref to unknown schema ${ref}`);
-    const resolved = dereference(sources, targetId, resolvePointer(target, pointer, ref), depth + 1) as JsonSchema;
-    out = { ...resolved };
+    const resolvedNode = resolvePointer(target, pointer, ref);
+    if (resolvedNode['x-recursive'] === true) {
+      // A recursive definition (a routing tree): inlined once, its inner references to itself
+      // stay local references to the root's `definitions` (recursiveDefinitions adds it)
+      const name = pointer.split('/').filter(Boolean).at(-1) as string;
+      RECURSIVE.set(name, { docId: targetId, pointer, ref });
+      if (inside.has(name)) out = { $ref: `#/definitions/${name}` };
+      else out = { ...(dereference(sources, targetId, resolvedNode, depth + 1, new Set([...inside, name])) as JsonSchema) };
+    } else {
+      out = { ...(dereference(sources, targetId, resolvedNode, depth + 1, inside) as JsonSchema) };
+    }
   }
   for (const [key, value] of Object.entries(input)) {
     if (key === '$ref' || DOCUMENT_KEYS.has(key)) continue;
     // keys beside a $ref (a description, say) override the referenced ones
-    out[key] = dereference(sources, docId, value, depth + 1);
+    out[key] = dereference(sources, docId, value, depth + 1, inside);
   }
   return out;
+}
+
+/** Recursive definitions seen by dereference, by name. */
+const RECURSIVE = new Map<string, { docId: string; pointer: string; ref: string }>();
+
+/**
+ * The `definitions` a dereferenced schema's local references need (the
+ * recursive definitions, x-recursive: true), each inlined once with its
+ * references to itself kept local; undefined when there are none.
+ */
+export function recursiveDefinitions(sources: SchemaSources, schema: unknown): JsonSchema | undefined {
+  const definitions: JsonSchema = {};
+  const pending = [...JSON.stringify(schema).matchAll(/"\$ref":"#\/definitions\/([^"]+)"/g)].map((m) => m[1] as string);
+  while (pending.length > 0) {
+    const name = pending.pop() as string;
+    if (name in definitions) continue;
+    const source = RECURSIVE.get(name);
+    if (!source) throw new Error(`no recursive definition ${name}`);
+    const target = sources.documents.get(source.docId) as JsonSchema;
+    const definition = dereference(sources, source.docId, resolvePointer(target, source.pointer, source.ref), 0, new Set([name]));
+    definitions[name] = definition;
+    for (const m of JSON.stringify(definition).matchAll(/"\$ref":"#\/definitions\/([^"]+)"/g)) pending.push(m[1] as string);
+  }
+  return Object.keys(definitions).length > 0 ? definitions : undefined;
 }
 
 /** Sets `default` on every property the chart's values.yaml gives a value. */

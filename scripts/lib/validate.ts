@@ -59,7 +59,48 @@ function policyOf(schema: JsonSchema, schemaPath: string): string | undefined {
 
 const X_MESSAGE_KEYWORDS = new Set(['not', 'const', 'enum', 'maxItems', 'minLength', 'maxLength', 'multipleOf', 'minimum', 'maximum', 'pattern']);
 
-function describe(error: ErrorObject, value: unknown): string {
+/**
+ * The text a scalar was written as, from its line in the file: what the user
+ * meant before helm read it as a number or boolean ("0755", "1.10", "yes").
+ */
+export function writtenScalar(text: string, line: number, column: number): string | undefined {
+  const rest = text.split(/\r?\n/)[line - 1]?.slice(column - 1);
+  if (rest === undefined) return undefined;
+  // `key: value` (the position of a map entry is its key), or the value itself
+  const entry = /^(?:"(?:[^"\\]|\\.)*"|'[^']*'|[^\s:#'"][^:#]*?)\s*:(?:\s+|$)(.*)$/.exec(rest);
+  const raw = (entry ? entry[1]! : rest).replace(/\s+#.*$/, '').replace(/\s*[,}\]].*$/, '').trim();
+  return raw === '' ? undefined : raw;
+}
+
+/**
+ * A non-string where Kubernetes needs a string (x-kube-string): what helm
+ * would render instead, and the quoted form to write.
+ */
+export function kubeStringMessage(value: unknown, written: string | undefined): string {
+  if (typeof value !== 'number' && typeof value !== 'boolean') return `is ${Array.isArray(value) ? 'a list' : 'a map'}, but Kubernetes stores a string here (got ${JSON.stringify(value)})`;
+  const rendered = typeof value === 'number' ? goFloat(value) : String(value);
+  const source = written ?? rendered;
+  const reads = source !== rendered ? `helm reads ${source} as ${rendered}` : `helm passes it on as ${typeof value === 'number' ? 'a number through float64 (1.10 renders as 1.1, 1000000 as 1e+06)' : 'a boolean'}`;
+  return `is ${typeof value === 'number' ? 'a number' : 'a boolean'} in YAML, but Kubernetes stores a string here and ${reads}: write ${JSON.stringify(source)}`;
+}
+
+/** How helm prints a number it read from values: Go's %v of a float64 (shortest digits, exponent form from 1e+06 and below 1e-04). */
+export function goFloat(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (n === 0) return '0';
+  const [mantissa = '', exponent = '0'] = n.toExponential().split('e');
+  const exp = Number(exponent);
+  if (exp < -4 || exp >= 6) return `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return String(n);
+}
+
+function describe(error: ErrorObject, value: unknown, written?: string): string {
+  const parent = error.parentSchema as Record<string, unknown> | undefined;
+  // a number or boolean where a string belongs (a map value Kubernetes stores as text, an image tag, a name):
+  // what helm would read, and the quoted form to write
+  const expected = (error.params as { type?: string | string[] }).type;
+  const wantsString = parent?.['x-kube-string'] === true || expected === 'string';
+  if (error.keyword === 'type' && wantsString && (typeof value === 'number' || typeof value === 'boolean')) return kubeStringMessage(value, written);
   // A rule the schema states with not/const/multipleOf says what it means in x-message.
   const own = (error.parentSchema as Record<string, unknown> | undefined)?.['x-message'];
   if (typeof own === 'string' && X_MESSAGE_KEYWORDS.has(error.keyword)) {
@@ -162,7 +203,7 @@ function cacheKey(chart: string): string {
   };
   walk(schemasDir);
   // code the schemas are generated from (the cron grammar) and the rule table
-  for (const file of ['cron.ts', 'rule-table.ts']) if (existsSync(join(repoRoot, 'scripts', 'lib', file))) inputs.push(join(repoRoot, 'scripts', 'lib', file));
+  for (const file of ['cron.ts', 'rule-table.ts', 'durability.ts', 'generate.ts', 'schema-source.ts']) if (existsSync(join(repoRoot, 'scripts', 'lib', file))) inputs.push(join(repoRoot, 'scripts', 'lib', file));
   for (const chart of readdirSync(chartsDir)) {
     for (const file of ['Chart.yaml', 'values.yaml']) {
       const path = join(chartsDir, chart, file);
@@ -248,9 +289,18 @@ function makeValidator({ checkSchema, profiles, defaults, rules }: ValidatorPart
         diagnostics.push(at(path, 'is null, which the schema (and helm lint) rejects; delete the key to keep the chart default', 'schema/type'));
       }
       const schemaErrors = checkSchema(values) ? [] : (checkSchema.errors ?? []);
+      let text: string | undefined;
+      const written = (path: PathSegment[]): string | undefined => {
+        if (!isSetInFile(source.value, path)) return undefined;
+        text ??= Buffer.from(bytes).toString('utf8');
+        const position = source.locate(path);
+        return writtenScalar(text, position.line, position.column);
+      };
       for (const error of schemaErrors) {
         if (NOISE.has(error.keyword)) continue;
-        diagnostics.push(at(errorPath(error), describe(error, error.keyword === 'additionalProperties' ? undefined : error.data), `schema/${error.keyword}`));
+        const path = errorPath(error);
+        const quoted = error.keyword === 'type' ? written(path) : undefined;
+        diagnostics.push(at(path, describe(error, error.keyword === 'additionalProperties' ? undefined : error.data, quoted), `schema/${error.keyword}`));
       }
 
       const declared = (values.global as Values | undefined)?.environment as Environment | undefined;
@@ -271,7 +321,11 @@ function makeValidator({ checkSchema, profiles, defaults, rules }: ValidatorPart
 
       // Cross-field rules assume schema-valid values.
       if (rules.length > 0 && schemaErrors.length === 0 && nulls.length === 0) {
-        for (const finding of checkRules(values, rules)) diagnostics.push(at(finding.path, finding.message, `rule/${finding.rule}`));
+        for (const finding of checkRules(values, rules)) {
+          // a pair: at the side this file sets (the consumer's copy, else the provider's value)
+          const path = finding.also && !isSetInFile(source.value, finding.path) && isSetInFile(source.value, finding.also) ? finding.also : finding.path;
+          diagnostics.push(at(path, finding.message, `rule/${finding.rule}`));
+        }
       }
       return dedupe(diagnostics);
     },

@@ -111,7 +111,13 @@ secret a receiver needs comes from alertmanager.existingSecret as a file
 {{- end -}}
 {{- $names := dict "receivers" list "time_intervals" list -}}
 {{- range $list := list "receivers" "time_intervals" -}}
-{{- range $item := (index $config $list | default list) -}}
+{{- range $index, $item := (index $config $list | default list) -}}
+{{- /* rule alertmanager-duplicate-name (validator twin: alertmanagerUniqueNames) */ -}}
+{{- if has (toString $item.name) (index $names $list) -}}
+{{- $first := 0 -}}
+{{- range $j, $name := (index $names $list) -}}{{- if eq $name (toString $item.name) -}}{{- $first = $j -}}{{- end -}}{{- end -}}
+{{- include "common.rules.fail" (dict "rule" "alertmanager-duplicate-name" "args" (dict "list" $list "index" $index "name" (toString $item.name) "first" $first)) -}}
+{{- end -}}
 {{- $_ := set $names $list (append (index $names $list) (toString $item.name)) -}}
 {{- end -}}
 {{- end -}}
