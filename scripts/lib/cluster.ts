@@ -244,6 +244,7 @@ export function componentCommands(layout: ClusterLayout, ports: ClusterPorts, bi
         '--allow-privileged=false',
         '--profiling=false',
         '--v=1',
+        ...extraApiserverArgs(),
       ],
     },
     {
@@ -323,6 +324,11 @@ export function fakeNodeCount(env: NodeJS.ProcessEnv = process.env): number {
 /** Extra kwok configuration files (TECHSHOP_KWOK_CONFIG, separated by ":"), e.g. the faults tier's simulated resource metrics. */
 export function extraKwokConfigs(env: NodeJS.ProcessEnv = process.env): string[] {
   return (env.TECHSHOP_KWOK_CONFIG ?? '').split(':').filter(Boolean);
+}
+
+/** Extra kube-apiserver flags (TECHSHOP_APISERVER_ARGS, separated by spaces), e.g. the faults tier's front proxy for an aggregated API. */
+export function extraApiserverArgs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.TECHSHOP_APISERVER_ARGS ?? '').split(/\s+/).filter(Boolean);
 }
 
 export function fakeNodes(count = fakeNodeCount(), size: NodeSize = DEFAULT_NODE_SIZE): object[] {

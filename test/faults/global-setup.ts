@@ -12,7 +12,7 @@ import { clusterLayout, kubeBinDir, ZONES } from '../../scripts/lib/cluster.ts';
 import { provisionBundledKubectl } from '../../scripts/lib/helm.ts';
 import { freePort } from '../../scripts/lib/net.ts';
 import { cacheDir } from '../../scripts/lib/paths.ts';
-import { pointNodesAtKwok, startMetricsServer, stopStarted, usageConfig, type Started } from './metrics-api.ts';
+import { frontProxy, pointNodesAtKwok, startMetricsServer, stopRecordedMetricsServer, stopStarted, usageConfig, type Started } from './metrics-api.ts';
 import { FAULT_NAMESPACES, FAULT_NODES, SCALE_USAGE } from './shape.ts';
 
 declare module 'vitest' {
@@ -36,17 +36,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const usage = join(layout.root, 'kwok-usage.yaml');
   writeFileSync(usage, usageConfig([{ namespace: FAULT_NAMESPACES.scale, ...SCALE_USAGE }]));
 
+  await stopRecordedMetricsServer(layout);
   const started = performance.now();
-  // The harness reads both when it starts kwok and creates the nodes; the variables are put back at once,
+  // The harness reads these when it starts the API server and kwok and creates the nodes; they are put back at once,
   // so nothing else in this process (another tier's setup) sees them.
-  const saved = { nodes: process.env.TECHSHOP_FAKE_NODES, kwok: process.env.TECHSHOP_KWOK_CONFIG };
+  const saved = { nodes: process.env.TECHSHOP_FAKE_NODES, kwok: process.env.TECHSHOP_KWOK_CONFIG, apiserver: process.env.TECHSHOP_APISERVER_ARGS };
   process.env.TECHSHOP_FAKE_NODES = String(FAULT_NODES);
   process.env.TECHSHOP_KWOK_CONFIG = [kwokMetrics, usage].join(':');
+  process.env.TECHSHOP_APISERVER_ARGS = frontProxy(layout).join(' ');
   let state;
   try {
     ({ state } = await clusterUp(layout, log));
   } finally {
-    for (const [key, value] of [['TECHSHOP_FAKE_NODES', saved.nodes], ['TECHSHOP_KWOK_CONFIG', saved.kwok]] as const) {
+    for (const [key, value] of [['TECHSHOP_FAKE_NODES', saved.nodes], ['TECHSHOP_KWOK_CONFIG', saved.kwok], ['TECHSHOP_APISERVER_ARGS', saved.apiserver]] as const) {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }
@@ -57,7 +59,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const nodes = await pointNodesAtKwok(credentials);
     if (nodes !== FAULT_NODES) throw new Error(`the faults cluster has ${nodes} nodes, not ${FAULT_NODES}`);
     metrics = await startMetricsServer(layout, state, credentials, metricsServer, await freePort());
-    log(`metrics-server up (pid ${metrics.pid}); metrics.k8s.io serves ${nodes} nodes`);
+    log(`metrics-server up (pid ${metrics.pid}): v1beta1.metrics.k8s.io Available, scraping ${nodes} kwok nodes`);
   } catch (error) {
     if (metrics) await stopStarted(metrics);
     await clusterDown(layout, log);

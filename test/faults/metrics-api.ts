@@ -5,7 +5,7 @@
 // reads in a real cluster. Only the usage numbers are ours: a kwok
 // ClusterResourceUsage per namespace.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { ClusterLayout, ClusterState } from '../../scripts/lib/cluster.ts';
@@ -80,6 +80,34 @@ function servingCertificate(layout: ClusterLayout): { cert: string; key: string 
   return { cert: pki('metrics-server.crt'), key: pki('metrics-server.key') };
 }
 
+/**
+ * The front proxy of the aggregation layer, as real control planes have it: a CA of
+ * its own and the client certificate the API server presents when it proxies a
+ * request to metrics-server, which then trusts the X-Remote-User/Group headers
+ * (the HPA controller's identity) and asks the API server's RBAC about them.
+ * Written under the cluster's root (not its data directory, which `up` renews),
+ * before `up`; the API server's flags are returned.
+ */
+export function frontProxy(layout: ClusterLayout): string[] {
+  const dir = join(layout.root, 'front-proxy');
+  mkdirSync(dir, { recursive: true });
+  const file = (name: string) => join(dir, name);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '30', '-subj', '/CN=techshop-front-proxy-ca']);
+  writeFileSync(file('client.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  openssl(['req', '-new', ...ec, '-keyout', file('client.key'), '-out', file('client.csr'), '-subj', '/CN=front-proxy-client']);
+  openssl(['x509', '-req', '-in', file('client.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('client.crt'), '-days', '30', '-extfile', file('client.ext')]);
+  return [
+    `--requestheader-client-ca-file=${file('ca.crt')}`,
+    '--requestheader-allowed-names=front-proxy-client',
+    '--requestheader-username-headers=X-Remote-User',
+    '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--proxy-client-cert-file=${file('client.crt')}`,
+    `--proxy-client-key-file=${file('client.key')}`,
+  ];
+}
+
 export function metricsServerArgs(layout: ClusterLayout, state: ClusterState, port: number, tls: { cert: string; key: string }): string[] {
   return [
     `--kubeconfig=${layout.kubeconfig}`,
@@ -89,16 +117,13 @@ export function metricsServerArgs(layout: ClusterLayout, state: ClusterState, po
     `--secure-port=${port}`,
     `--tls-cert-file=${tls.cert}`,
     `--tls-private-key-file=${tls.key}`,
-    // The API server proxies without a front-proxy client certificate (the local control plane
-    // configures none), so its requests arrive anonymous: the metrics paths are allowed as such,
-    // on loopback only; the API server has already authorized the caller (the HPA controller).
-    '--authorization-always-allow-paths=/healthz,/readyz,/livez,/apis,/apis/metrics.k8s.io,/apis/metrics.k8s.io/*,/openapi/*',
     // kwok's simulated kubelets: plain HTTP on kwok's own port, on 127.0.0.1 (pointNodesAtKwok).
     `--kubelet-port=${state.ports.kwok}`,
     '--kubelet-preferred-address-types=InternalIP',
     '--deprecated-kubelet-completely-insecure',
     // The shortest resolution metrics-server allows: a usage change reaches the HPA within ~2 scrapes.
     '--metric-resolution=10s',
+    '--kubelet-request-timeout=5s',
     '--v=1',
   ];
 }
@@ -158,6 +183,17 @@ export async function stopStarted(started: Started): Promise<void> {
   if (isRunning(started)) signal('SIGKILL');
 }
 
+/** Where the running metrics-server is recorded (inside the data directory `down` removes). */
+const recordFile = (layout: ClusterLayout) => join(layout.dataDir, 'metrics-server.json');
+
+/** Stops a metrics-server an interrupted run left behind, by its recorded pid. */
+export async function stopRecordedMetricsServer(layout: ClusterLayout): Promise<void> {
+  if (!existsSync(recordFile(layout))) return;
+  const started = JSON.parse(readFileSync(recordFile(layout), 'utf8')) as Started;
+  await stopStarted(started);
+  rmSync(recordFile(layout), { force: true });
+}
+
 /** Starts metrics-server (detached, its own process group) and registers it as metrics.k8s.io; the record stops it. */
 export async function startMetricsServer(
   layout: ClusterLayout,
@@ -179,19 +215,36 @@ export async function startMetricsServer(
   } finally {
     closeSync(fd);
   }
-  for (const object of metricsObjects(port, readFileSync(join(layout.pkiDir, 'ca.crt'), 'utf8'))) {
-    const path = (object as { kind: string }).kind === 'Service' ? `/api/v1/namespaces/${METRICS_SERVICE.namespace}/services` : '/apis/apiregistration.k8s.io/v1/apiservices';
-    const res = await kubeRequest(credentials, 'POST', path, object);
-    if (res.status >= 300 && res.status !== 409) throw new Error(`POST ${path}: ${res.status} ${res.body?.message ?? res.text}`);
+  writeFileSync(recordFile(layout), `${JSON.stringify(record)}\n`);
+  try {
+    await register(credentials, port, readFileSync(join(layout.pkiDir, 'ca.crt'), 'utf8'), record);
+  } catch (error) {
+    await stopStarted(record);
+    throw error;
   }
-  // Available once the aggregator reaches it and it has scraped the nodes once.
+  return record;
+}
+
+async function register(credentials: KubeCredentials, port: number, caBundle: string, record: Started): Promise<void> {
+  for (const object of metricsObjects(port, caBundle)) {
+    const { kind, metadata } = object as { kind: string; metadata: { name: string } };
+    const path = kind === 'Service' ? `/api/v1/namespaces/${METRICS_SERVICE.namespace}/services` : '/apis/apiregistration.k8s.io/v1/apiservices';
+    // A cluster left running by an interrupted run still names the old port: replaced, not kept.
+    await kubeRequest(credentials, 'DELETE', `${path}/${metadata.name}`);
+    const res = await kubeRequest(credentials, 'POST', path, object);
+    if (res.status >= 300) throw new Error(`POST ${path}: ${res.status} ${res.body?.message ?? res.text}`);
+  }
+  // Available once the aggregator reaches it (its status condition) and a list goes through it. The list is
+  // empty until pods run: metrics-server drops a node or pod whose usage is zero (the scale test's pods use 1 CPU).
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (!isRunning(record)) throw new Error(`metrics-server exited; its log ${log}:\n${readFileSync(log, 'utf8').slice(-2000)}`);
-    const res = await kubeRequest(credentials, 'GET', '/apis/metrics.k8s.io/v1beta1/nodes').catch(() => undefined);
-    if (res?.status === 200 && (res.body?.items ?? []).length > 0) return record;
+    if (!isRunning(record)) throw new Error(`metrics-server exited; its log ${record.log}:\n${readFileSync(record.log, 'utf8').slice(-2000)}`);
+    const service = await kubeRequest(credentials, 'GET', '/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io').catch(() => undefined);
+    const available = (service?.body?.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Available' && c.status === 'True');
+    const res = await kubeRequest(credentials, 'GET', '/apis/metrics.k8s.io/v1beta1/pods').catch(() => undefined);
+    if (available && res?.status === 200 && res.body?.kind === 'PodMetricsList') return;
     if (Date.now() > deadline) {
-      throw new Error(`metrics.k8s.io not serving node metrics after 90 s (last: ${res?.status} ${res?.text.slice(0, 300)}); metrics-server log ${log}:\n${readFileSync(log, 'utf8').slice(-2000)}`);
+      throw new Error(`metrics.k8s.io not available after 90 s (last: ${res?.status} ${res?.text.slice(0, 300)}); metrics-server log ${record.log}:\n${readFileSync(record.log, 'utf8').slice(-2000)}`);
     }
     await new Promise((r) => setTimeout(r, 1_000));
   }
