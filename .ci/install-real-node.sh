@@ -121,7 +121,7 @@ build_prometheus_server() {
   cp "$dir/go.mod" "$dir/go.sum" "$modcopy/"
   log "go: building $name $app_version ($module $version)"
   v=github.com/prometheus/common/version
-  (cd "$dir" && GOFLAGS=-mod=mod gorun build -modfile="$modcopy/go.mod" -trimpath \
+  (cd "$dir" && GOFLAGS=-mod=mod gorun build -modfile="$modcopy/go.mod" -trimpath -tags netgo \
     -ldflags "-s -w -X $v.Version=$app_version -X $v.Revision=$version -X $v.Branch=HEAD" -o "$BIN/$name" "$pkg")
   write_stamp "$name" "$version"
   log "built $name in $(($(now) - started)) s"

@@ -259,6 +259,8 @@ install_test_tier() {
       rc=0
       bash "${entry#*|}" >"$logs/$name.log" 2>&1 || rc=$?
       echo $((SECONDS - started)) >"$logs/$name.seconds"
+      # every run's time, so bench can tell a cold build (the longest) from a warm check
+      printf '%s %s\n' "$(date +%s)" $((SECONDS - started)) >>"$logs/$name.history"
       exit "$rc"
     ) &
     pids+=($!)

@@ -23,5 +23,19 @@ stamp() {
 }
 write_stamp() { printf '%s\n' "$2" >"$BIN/.$1.version"; }
 
-# gorun ARGS...: go, bounded by GO_TIMEOUT seconds (a stuck download never hangs CI).
-gorun() { timeout "${GO_TIMEOUT:-1800}" go "$@"; }
+# go_timeout: GO_TIMEOUT seconds (default 1800) scaled by the load when the command starts: on a machine
+# whose cores are shared (the test tier's builds run side by side, beside other work) a build's wall time
+# grows with the run queue, and a fixed bound failed a cold promtool build at 1,800 s under load ~28 on
+# 2 cores. Factor = load average / cores, rounded up, between 1 and 4.
+go_timeout() {
+  local base=${GO_TIMEOUT:-1800} load cores factor
+  read -r load _ </proc/loadavg
+  cores=$(nproc)
+  factor=$(((${load%.*} + cores) / cores))
+  ((factor < 1)) && factor=1
+  ((factor > 4)) && factor=4
+  echo $((base * factor))
+}
+
+# gorun ARGS...: go, bounded by go_timeout seconds (a stuck download never hangs CI).
+gorun() { timeout "$(go_timeout)" go "$@"; }

@@ -34,6 +34,77 @@ async function must(file: string, args: string[]): Promise<void> {
 const helm = await resolveHelm();
 const files = defaultValuesFiles();
 
+// 0. the budget: builds, tiers, .ci/run (recorded by the scripts), test:fast (median of five), the lint stage cold and warm
+{
+  const { existsSync, readFileSync } = await import('node:fs');
+  const { cacheDir } = await import('./lib/paths.ts');
+  const { coldEstimate, parseSteps, readBuildTimes, targetLine, tierWalls } = await import('./lib/budget.ts');
+  const { SLOW_TESTS } = await import('../vitest.config.ts');
+  const lines: string[] = [];
+  const builds = readBuildTimes(join(cacheDir, 'tools', 'logs'));
+  for (const b of builds) lines.push(`build ${b.name}: last run ${b.last} s, coldest recorded ${b.coldest} s`);
+  if (!builds.length) lines.push('builds: none recorded (.ci/install-tools.sh --all writes .cache/tools/logs/<name>.seconds and .history)');
+  // .ci/run's steps: the last run, and per step the longest recorded (a cold run)
+  const stepsFile = join(cacheDir, 'ci', 'steps.tsv');
+  const historyFile = join(cacheDir, 'ci', 'steps.history');
+  const last = existsSync(stepsFile) ? parseSteps(readFileSync(stepsFile, 'utf8')) : [];
+  const coldest = new Map<string, number>();
+  if (existsSync(historyFile)) {
+    for (const line of readFileSync(historyFile, 'utf8').split('\n')) {
+      const [, step, seconds] = line.split('\t');
+      if (step && Number.isFinite(Number(seconds))) coldest.set(step, Math.max(coldest.get(step) ?? 0, Number(seconds)));
+    }
+  }
+  if (last.length) lines.push(`last .ci/run: ${last.map((s) => `${s.step} ${s.seconds} s`).join(', ')}`);
+  const step = (name: string) => coldest.get(name);
+  const cold =
+    step('setup') !== undefined
+      ? coldEstimate({ mainTier: step('setup')! - Math.max(0, ...builds.map((b) => b.coldest)), testTierBuilds: builds.map((b) => b.coldest), checks: (step('generate') ?? 0) + (step('pipeline') ?? 0), realNode: step('real-node') ?? 0, tests: step('tests') ?? 0 })
+      : undefined;
+  if (cold !== undefined) lines.push(`cold .ci/run estimate (each step's longest recorded run; the test tier's builds side by side): ${(cold / 60).toFixed(1)} min`);
+  const lastTotal = last.find((s) => s.step === 'total')?.seconds;
+  const lastSetup = last.find((s) => s.step === 'setup')?.seconds;
+  const warm = lastTotal !== undefined && lastSetup !== undefined && lastSetup < 120 ? lastTotal : undefined;
+  // each tier's wall time in the last vitest JSON report (.ci/run writes test-results/vitest.json)
+  const reportFile = join(repoRoot, 'test-results', 'vitest.json');
+  let warmTests: number | undefined;
+  if (existsSync(reportFile)) {
+    const walls = tierWalls(JSON.parse(readFileSync(reportFile, 'utf8')), SLOW_TESTS);
+    for (const [tier, seconds] of walls) lines.push(`tier ${tier}: ${seconds.toFixed(0)} s (last npm test, test-results/vitest.json)`);
+    if (lastSetup !== undefined && lastSetup < 120) warmTests = last.find((s) => s.step === 'tests')?.seconds;
+  }
+  // test:fast, the median of five (--fast-rounds N)
+  const roundsArg = process.argv.indexOf('--fast-rounds');
+  const fastRounds = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 5;
+  const fastMs: number[] = [];
+  const vitestBin = join(repoRoot, 'node_modules', '.bin', 'vitest');
+  for (let i = 0; i < fastRounds; i++) fastMs.push(await time(() => must(vitestBin, ['run', '--project', 'fast'])));
+  const fast = fastMs.length ? median(fastMs) / 1000 : undefined;
+  if (fastMs.length) lines.push(`test:fast: ${fastMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s; median ${fast!.toFixed(1)} s (render cache warm after the first)`);
+  // the lint stage against its bare helm calls: cold (no content cache read or written) and warm (verdicts and renders reused)
+  const { lintStage } = await import('./lint.ts');
+  const quiet = { log: () => undefined };
+  const bare = await time(async () => {
+    for (const t of lintTargets()) await must(helm.path, ['lint', '--strict', chartDir(t.chart), ...(t.valuesFile ? ['--values', t.valuesFile] : [])]);
+    for (const t of lintTargets().filter((x) => x.chart !== 'common')) await must(helm.path, templateArgs(t.chart, { valuesFiles: t.valuesFile ? [t.valuesFile] : [], apiVersions: t.apiVersions ?? [] }));
+  });
+  process.env.TECHSHOP_CONTENT_CACHE = '0';
+  const lintCold = await time(() => lintStage({ argv: [], ...quiet }));
+  delete process.env.TECHSHOP_CONTENT_CACHE;
+  await lintStage({ argv: [], ...quiet }); // fills the cache
+  const lintWarm = await time(() => lintStage({ argv: [], ...quiet }));
+  lines.push(`lint stage: bare helm calls ${(bare / 1000).toFixed(1)} s; cold ${(lintCold / 1000).toFixed(1)} s = ${(lintCold / bare).toFixed(2)}x (ct lint and checkov are programs of their own beyond helm); warm ${(lintWarm / 1000).toFixed(1)} s = ${(lintWarm / bare).toFixed(2)}x`);
+  lines.push(targetLine('cold .ci/run', cold === undefined ? undefined : cold / 60, 40, 'min', 'estimate from recorded parts'));
+  lines.push(targetLine('warm .ci/run', warm === undefined ? undefined : warm / 60, 15, 'min', 'last .ci/run when its setup was warm'));
+  lines.push(targetLine('warm npm test', warmTests === undefined ? undefined : warmTests / 60, 10, 'min', 'the tests step of a warm .ci/run'));
+  lines.push(targetLine('test:fast', fast, 30, 's', `median of ${fastRounds}`));
+  lines.push(targetLine('lint warm', lintWarm / bare, 1.2, 'x', 'full lint stage / its bare helm calls'));
+  const { loadavg } = await import('node:os');
+  lines.push(`(load average while measuring: ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  for (const line of lines) console.log(`budget: ${line}`);
+  if (process.argv.includes('--budget')) process.exit(0);
+}
+
 // 1. validate (compile once + all files) against helm's schema check of the same files
 const validateMs: number[] = [];
 const helmSchemaMs: number[] = [];
@@ -74,7 +145,7 @@ const b = median(bareMs);
 console.log(`validate + lint --helm-only stages: ${p.toFixed(0)} ms; the same helm calls run bare, one after another: ${b.toFixed(0)} ms; ratio = ${(p / b).toFixed(2)}x; target <= 1.3x: ${p / b <= 1.3 ? 'met' : 'MISSED'}`);
 
 const full = await time(async () => lintStage({ argv: [], ...silent }));
-console.log(`full lint stage (helm lint, ct lint, kubeconform x2, kube-score, checkov, PSS, NetworkPolicy, actionlint): ${full.toFixed(0)} ms`);
+console.log(`full lint stage (helm lint, ct lint, kubeconform x2, kube-score, checkov, PSS, NetworkPolicy, actionlint; content cache warm): ${full.toFixed(0)} ms`);
 // the helm calls that stage cannot do without: helm lint of every target and one helm template per render
 const renderable = lintTargets().filter((t) => t.chart !== 'common');
 const bareHelm = await time(async () => {
@@ -114,6 +185,8 @@ console.log(
   const { findTool } = await import('./lib/tools.ts');
   const busy = () => cpus().reduce((n, c) => n + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
   const dir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
+  // the generated files repeat the shipped ones: without this, the render cache would answer them
+  process.env.TECHSHOP_CONTENT_CACHE = '0';
   const validator = await loadValidator();
   const kc = findTool('kubeconform');
   const ks = findTool('kube-score');
@@ -143,6 +216,7 @@ console.log(
     }
     for (const row of rows) console.log(`scale: ${row}`);
   } finally {
+    delete process.env.TECHSHOP_CONTENT_CACHE;
     rmSync(dir, { recursive: true, force: true });
   }
 }

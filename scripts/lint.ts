@@ -5,13 +5,14 @@
 // "restricted", NetworkPolicy coverage) and actionlint on the workflows.
 // A missing tool is said plainly and fails the stage unless --allow-missing.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { run } from './lib/exec.ts';
-import { resolveHelm } from './lib/helm.ts';
-import { actionlint, ambiguousScalars, checkovPassRate, checkovRenders, kubeconform, kubernetesVersions, kubeScore, renderTarget } from './lib/kube-checks.ts';
-import { helmLint, lintTargets, mapLimit, type LintTarget } from './lib/lint.ts';
-import { repoRoot } from './lib/paths.ts';
+import { programIdentity } from './lib/content-cache.ts';
+import { helmIdentity, resolveHelm } from './lib/helm.ts';
+import { actionlint, ambiguousScalars, checkovArgs, checkovPassRate, checkovRenders, kubeconform, kubeconformArgs, kubernetesVersions, kubeScore, renderTarget, type Rendered } from './lib/kube-checks.ts';
+import { cachedVerdict, cachedVerdicts, helmLint, lintTargets, mapLimit, type Checker, type LintTarget } from './lib/lint.ts';
+import { cacheDir, chartsDir, repoRoot } from './lib/paths.ts';
 import { buildDependencies, podSpecOf, RELEASE_NAMESPACE, type K8sObject } from './lib/render.ts';
 import { checkNetworkPolicyCoverage, checkPodSecurityRestricted } from './lib/policy.ts';
 import { readChartMeta } from './lib/values.ts';
@@ -62,7 +63,18 @@ export const lintStage: Stage = async ({ argv, log }) => {
     if (options['no-ct']) return [];
     const ct = findTool('ct');
     if (!ct) return [{ missing: 'ct lint', why: 'chart-testing' }];
-    const result = await run(ct, ['lint', '--config', join(repoRoot, 'ct.yaml'), '--all'], { cwd: repoRoot, env: { ...process.env, PATH: toolPath(helm.path) } });
+    const args = ['lint', '--config', join(repoRoot, 'ct.yaml'), '--all'];
+    // ct reads every chart, its configuration files, and runs helm, yamllint and yamale of the project's tool chain
+    const companions = ['yamllint', 'yamale'].map((tool) => findTool(tool)).filter((p): p is string => Boolean(p));
+    const checker: Checker = {
+      name: 'ct lint',
+      program: ct,
+      version: [helmIdentity(helm), ...companions.map((p) => programIdentity(p))].join(' '),
+      config: args,
+      configFiles: ['ct.yaml', 'lintconf.yaml', 'chart_schema.yaml'].map((f) => join(repoRoot, f)),
+      configTrees: [chartsDir],
+    };
+    const result = await cachedVerdict(checker, '', () => run(ct, args, { cwd: repoRoot, env: { ...process.env, PATH: toolPath(helm.path) } }), (r) => r.code === 0);
     const charts = (result.stdout.match(/^ [✔✖]/gmu) ?? []).length;
     const line = `ct lint --all: ${charts || 'all'} charts`;
     return [result.code === 0 ? ok(line) : bad(line, `${result.stdout}\n${result.stderr}`.split('\n').filter((l) => /Error|✖|error/.test(l)))];
@@ -79,7 +91,8 @@ export const lintStage: Stage = async ({ argv, log }) => {
       if (!kc) return [{ missing: 'kubeconform', why: 'strict Kubernetes schemas' }];
       const lines: Line[] = [];
       for (const version of kubernetesVersions()) {
-        const results = await mapLimit(rendered, 2, (r) => kubeconform(kc, r.text, version));
+        const checker: Checker = { name: 'kubeconform', program: kc, config: kubeconformArgs(version), configListings: [join(cacheDir, 'kube-schemas')] };
+        const results = await mapLimit(rendered, 2, (r) => cachedVerdict(checker, r.text, () => kubeconform(kc, r.text, version), (v) => v.ok));
         results.forEach((result, i) => {
           if (!result.ok) lines.push(bad(`kubeconform ${version} ${rendered[i]!.label}`, result.problems));
         });
@@ -92,7 +105,9 @@ export const lintStage: Stage = async ({ argv, log }) => {
     const kubeScoreChecks = async (): Promise<Line[]> => {
       const ks = findTool('kube-score');
       if (!ks) return [{ missing: 'kube-score', why: 'policy linter' }];
-      const results = await mapLimit(rendered, 2, (r) => kubeScore(ks, r.text, r.target.valuesFile));
+      // kube-score.ignore decides the ignored tests per values file: the file's name is configuration
+      const checker = (r: Rendered): Checker => ({ name: 'kube-score', program: ks, config: { valuesFile: r.target.valuesFile ? basename(r.target.valuesFile) : null }, configFiles: [join(repoRoot, 'kube-score.ignore')] });
+      const results = await mapLimit(rendered, 2, (r) => cachedVerdict(checker(r), r.text, () => kubeScore(ks, r.text, r.target.valuesFile), (v) => v.ok));
       const lines: Line[] = [];
       results.forEach((result, i) => {
         if (!result.ok) lines.push(bad(`kube-score ${rendered[i]!.label}`, result.problems));
@@ -108,7 +123,9 @@ export const lintStage: Stage = async ({ argv, log }) => {
       let failedChecks = 0;
       let skipped = 0;
       const lines: Line[] = [];
-      const results = await checkovRenders(cv, rendered.map((r) => r.text));
+      // one checkov run for the renders without a stored verdict
+      const checker: Checker = { name: 'checkov', program: cv, config: checkovArgs('<dir>') };
+      const results = await cachedVerdicts(checker, rendered.map((r) => r.text), (texts) => checkovRenders(cv, texts), (v) => v.ok);
       rendered.forEach((r, i) => {
         const result = results[i]!;
         passed += result.passed;
@@ -146,7 +163,8 @@ export const lintStage: Stage = async ({ argv, log }) => {
     if (!existsSync(join(repoRoot, '.github', 'workflows'))) return [];
     const al = findTool('actionlint');
     if (!al) return [{ missing: 'actionlint', why: 'workflow linter' }];
-    const result = await actionlint(al);
+    const checker: Checker = { name: 'actionlint', program: al, configTrees: [join(repoRoot, '.github')] };
+    const result = await cachedVerdict(checker, '', () => actionlint(al), (v) => v.ok);
     return [result.ok ? ok(`actionlint: ${result.summary}`) : bad(`actionlint: ${result.summary}`, result.problems)];
   };
 

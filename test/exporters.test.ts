@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertOwnPorts } from '../scripts/lib/net.ts';
 import { chartDir, repoRoot } from '../scripts/lib/paths.ts';
 import { renderChart, type K8sObject } from '../scripts/lib/render.ts';
 import { container, containerEnv, ensureMongoTools, MONGO_TOOLS_BIN, waitUntil } from './helpers/mongod.ts';
@@ -70,12 +71,14 @@ async function startRedisExporter(objects: K8sObject[], redisPort: number): Prom
   const child = spawn(REDIS_EXPORTER, [], { env: { PATH: '/usr/bin:/bin', ...env }, stdio: 'ignore' });
   exporters.add(child);
   const url = `http://127.0.0.1:${listen}/metrics`;
-  return waitUntil(`redis_exporter on ${listen}`, async () => {
+  const text = await waitUntil(`redis_exporter on ${listen}`, async () => {
     if (child.exitCode !== null) throw new Error(`redis_exporter exited with ${child.exitCode}`);
     const response = await fetch(url);
     const text = await response.text();
     return /^redis_up 1$/m.test(text) ? text : undefined;
   }, 30_000, 200);
+  assertOwnPorts('redis_exporter', child.pid as number, [listen]);
+  return text;
 }
 
 describe('metric name extraction', () => {

@@ -11,6 +11,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertOwnPorts } from '../scripts/lib/net.ts';
 import { repoRoot } from '../scripts/lib/paths.ts';
 import { findObject, podSpecOf, type K8sObject } from '../scripts/lib/render.ts';
 import { killChildren } from './helpers/processes.ts';
@@ -121,6 +122,7 @@ beforeAll(async () => {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`minio did not become ready on ${endpoint}: ${stderr}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+  assertOwnPorts('minio', child.pid as number, [port]);
 }, 1_900_000);
 
 afterAll(async () => {

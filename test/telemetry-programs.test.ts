@@ -113,7 +113,7 @@ describe('the collector and Jaeger on the configs charts/tracing renders', () =>
     moveListener(jaegerConfig.extensions.jaeger_query.grpc, 'endpoint', 16685, ports.jaegerQueryGrpc!);
     moveListener(jaegerConfig.extensions.healthcheckv2, 'endpoint', 13133, ports.jaegerHealth!);
     moveTelemetry(jaegerConfig, ports.jaegerMetrics!);
-    jaeger = await startProgram('jaeger', jaegerConfig, { dir: join(dir, 'jaeger'), healthPort: ports.jaegerHealth! });
+    jaeger = await startProgram('jaeger', jaegerConfig, { dir: join(dir, 'jaeger'), healthPort: ports.jaegerHealth!, ports: [ports.jaegerOtlp!, ports.jaegerQuery!, ports.jaegerQueryGrpc!, ports.jaegerHealth!, ports.jaegerMetrics!] });
 
     const config = renderedConfig(objects, 'shop-otel-collector');
     moveListener(config.receivers.otlp.protocols.grpc, 'endpoint', 4317, ports.otlpGrpc!);
@@ -123,7 +123,7 @@ describe('the collector and Jaeger on the configs charts/tracing renders', () =>
     // the one cluster DNS name: Jaeger's Service
     expect(config.exporters['otlp/jaeger'].endpoint).toBe('shop-jaeger:4317');
     config.exporters['otlp/jaeger'].endpoint = `${HOST}:${ports.jaegerOtlp}`;
-    collector = await startProgram('otelcol', config, { dir: join(dir, 'collector'), healthPort: ports.health! });
+    collector = await startProgram('otelcol', config, { dir: join(dir, 'collector'), healthPort: ports.health!, ports: [ports.otlpGrpc!, ports.otlpHttp!, ports.health!, ports.metrics!] });
   });
 
   afterAll(async () => {
@@ -211,7 +211,7 @@ describe('the collector and Jaeger on the configs charts/tracing renders', () =>
     moveListener(config.extensions.healthcheckv2, 'endpoint', 13133, own.health!);
     moveTelemetry(config, own.metrics!);
     config.exporters['otlp/jaeger'].endpoint = `${HOST}:${backendPort}`;
-    const rejecting = await startProgram('otelcol', config, { dir: join(dir, 'rejecting'), healthPort: own.health! });
+    const rejecting = await startProgram('otelcol', config, { dir: join(dir, 'rejecting'), healthPort: own.health!, ports: Object.values(own) });
     try {
       await postSpan(own.otlpHttp!, otlpSpan(randomBytes(16).toString('hex'), randomBytes(8).toString('hex'), 'GET /lost'));
       const failed = await waitFor(

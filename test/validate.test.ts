@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { formatDiagnostic, isError, type Diagnostic } from '../scripts/lib/diagnostics.ts';
 import { run } from '../scripts/lib/exec.ts';
 import { repoRoot } from '../scripts/lib/paths.ts';
-import { chartOfValuesFile, createValidator, environmentOfFile, type Validator } from '../scripts/lib/validate.ts';
+import { chartOfValuesFile, createValidator, environmentOfFile, loadValidator, type Validator } from '../scripts/lib/validate.ts';
 import { defaultValuesFiles } from '../scripts/validate.ts';
 import { CLASS_CASES, DEFAULT_NOTE, e, type Case, type Expected } from './helpers/bad-values.ts';
 
@@ -102,9 +102,23 @@ const FIRST_CASES: Case[] = [
 
 const CASES: Case[] = [...FIRST_CASES, ...CLASS_CASES];
 
+// One validator per chart for the whole file (a validator keeps no state between calls): the umbrella's
+// compiled from its sources here (createValidator, seconds on a busy 2-core machine), the other charts'
+// as `npm run validate` loads them (loadValidator: the compiled code kept in .cache/ by content).
+const compiled = new Map<string, Validator>();
+function validatorOf(chart = 'techshop'): Validator {
+  const found = compiled.get(chart);
+  if (!found) throw new Error(`no validator loaded for ${chart}`);
+  return found;
+}
+
 let validator: Validator;
-beforeAll(() => {
-  validator = createValidator();
+beforeAll(async () => {
+  compiled.set('techshop', createValidator());
+  for (const chart of new Set(['app', ...defaultValuesFiles().map((f) => chartOfValuesFile(relative(repoRoot, f)))])) {
+    if (!compiled.has(chart)) compiled.set(chart, await loadValidator(chart));
+  }
+  validator = validatorOf();
 });
 
 function validateFixture(name: string): Diagnostic[] {
@@ -209,7 +223,7 @@ describe('good values files', () => {
 
   it.each(shipped)('%s: no diagnostics at all (against its own chart: %s)', (file) => {
     const chart = chartOfValuesFile(file);
-    const diagnostics = createValidator(chart).validate(file, readFileSync(join(repoRoot, file)));
+    const diagnostics = validatorOf(chart).validate(file, readFileSync(join(repoRoot, file)));
     expect(diagnostics.map(formatDiagnostic)).toEqual([]);
   });
 
@@ -217,12 +231,13 @@ describe('good values files', () => {
     expect(chartOfValuesFile('charts/app/ci/prod-values.yaml')).toBe('app');
     expect(chartOfValuesFile('charts/techshop/ci/prod-values.yaml')).toBe('techshop');
     expect(chartOfValuesFile('values/values-prod.yaml')).toBe('techshop');
-    const bad = createValidator('app').validate('charts/app/ci/bad-values.yaml', Buffer.from('replicas: 3\n'));
+    const bad = validatorOf('app').validate('charts/app/ci/bad-values.yaml', Buffer.from('replicas: 3\n'));
     expect(bad.map((d) => `${d.rule} ${d.path} ${d.line}:${d.column}`)).toEqual(['schema/additionalProperties replicas 1:1']);
   });
 });
 
-describe('scripts/validate.ts (CLI)', () => {
+// four independent processes: side by side (each is mostly tsx starting up)
+describe.concurrent('scripts/validate.ts (CLI)', () => {
   const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
   const cli = (...args: string[]) => run(tsx, ['scripts/validate.ts', ...args], { cwd: repoRoot });
 

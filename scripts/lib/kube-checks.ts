@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { run } from './exec.ts';
 import type { HelmBinary } from './helm.ts';
 import { cacheDir, repoRoot } from './paths.ts';
-import { parseManifests, templateArgs, type K8sObject } from './render.ts';
+import { cachedTemplate, parseManifests, type K8sObject } from './render.ts';
 import { describeTarget, type LintTarget } from './lint.ts';
 
 /** Oldest and newest supported Kubernetes versions (also read by .ci/install-tools.sh). */
@@ -50,8 +50,7 @@ export interface Rendered {
 }
 
 export async function renderTarget(helm: HelmBinary, target: LintTarget): Promise<Rendered> {
-  const args = templateArgs(target.chart, { valuesFiles: target.valuesFile ? [target.valuesFile] : [], apiVersions: target.apiVersions ?? [] });
-  const result = await run(helm.path, args);
+  const result = await cachedTemplate(helm, target.chart, { valuesFiles: target.valuesFile ? [target.valuesFile] : [], apiVersions: target.apiVersions ?? [] });
   if (result.code !== 0) throw new Error(`helm template ${describeTarget(target)} failed:\n${result.stderr.trim()}`);
   return { target, label: describeTarget(target), text: result.stdout, objects: parseManifests(result.stdout) };
 }

@@ -2,8 +2,9 @@
 // it is meant for, and ct lint when chart-testing is installed.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { contentCache, fileHash, programIdentity, sha256, treeHash, treeListing } from './content-cache.ts';
 import { run } from './exec.ts';
-import type { HelmBinary } from './helm.ts';
+import { helmIdentity, type HelmBinary } from './helm.ts';
 import { chartDir, chartNames, environments, repoRoot, umbrellaChart, valuesFile } from './paths.ts';
 
 export interface LintTarget {
@@ -89,10 +90,96 @@ function expectedApiRefusal(line: string, apiVersions: readonly string[]): boole
   });
 }
 
+/**
+ * What a checker's verdict depends on besides its input (a render, a file):
+ * the program and its configuration. Any lint checker (helm lint, ct,
+ * kubeconform, kube-score, checkov, actionlint, a program's own validator) is
+ * cached by describing itself so; a change to any part is another key.
+ */
+export interface Checker {
+  /** the checker's name (also keeps two checkers' verdicts apart) */
+  name: string;
+  /** the program's path: its resolved path, size and mtime are part of the key */
+  program?: string;
+  /** the program's version, when it is not in the file (a pinned script's) */
+  version?: string;
+  /** arguments and other settings, as JSON */
+  config?: unknown;
+  /** files the checker reads besides its input, by content */
+  configFiles?: readonly string[];
+  /** directories it reads, by content (a chart tree) */
+  configTrees?: readonly string[];
+  /** big generated directories it reads, by listing (path, size, mtime) */
+  configListings?: readonly string[];
+}
+
+// a checker's part of the key, computed once per Checker object (a stage hands one object many renders)
+const checkerKeys = new WeakMap<Checker, unknown>();
+
+/** The key of a checker's verdict on an input: everything the verdict depends on. */
+export function verdictKey(checker: Checker, input: string): unknown {
+  let part = checkerKeys.get(checker);
+  if (part === undefined) {
+    part = checkerPart(checker);
+    checkerKeys.set(checker, part);
+  }
+  return { checker: part, input: sha256(input) };
+}
+
+function checkerPart(checker: Checker): unknown {
+  return {
+    what: 'lint verdict v1',
+    name: checker.name,
+    program: checker.program ? programIdentity(checker.program) : null,
+    version: checker.version ?? null,
+    config: checker.config ?? null,
+    files: (checker.configFiles ?? []).map((f) => `${f}:${fileHash(f)}`),
+    trees: (checker.configTrees ?? []).map((d) => `${d}:${treeHash(d)}`),
+    listings: (checker.configListings ?? []).map((d) => `${d}:${treeListing(d)}`),
+  };
+}
+
+const verdicts = contentCache<unknown>('lint');
+
+/** Hits and misses of the verdict cache in this process (bench). */
+export const verdictCacheStats = verdicts.stats;
+
+/**
+ * A checker's verdict on `input`, reused from .cache/content/lint while the
+ * input, the program and its configuration are unchanged. Only verdicts that
+ * `keep` accepts are stored (by default all; a checker that crashed should say no).
+ */
+export function cachedVerdict<T>(checker: Checker, input: string, compute: () => Promise<T>, keep?: (verdict: T) => boolean): Promise<T> {
+  return verdicts.get(verdictKey(checker, input), compute as () => Promise<unknown>, keep as ((v: unknown) => boolean) | undefined) as Promise<T>;
+}
+
+/**
+ * The same for a checker that takes many inputs in one run (checkov: its
+ * start-up costs more than a scan): only the inputs without a stored verdict
+ * go to `computeMany`, in one call; verdicts come back in input order.
+ */
+export async function cachedVerdicts<T>(checker: Checker, inputs: readonly string[], computeMany: (inputs: string[]) => Promise<T[]>, keep: (verdict: T) => boolean = () => true): Promise<T[]> {
+  const keys = inputs.map((input) => verdictKey(checker, input));
+  const found = keys.map((key) => verdicts.peek(key) as T | undefined);
+  const missing = found.flatMap((v, i) => (v === undefined ? [i] : []));
+  if (missing.length) {
+    const computed = await computeMany(missing.map((i) => inputs[i] as string));
+    missing.forEach((i, j) => {
+      const verdict = computed[j] as T;
+      found[i] = verdict;
+      if (keep(verdict)) verdicts.put(keys[i], verdict);
+    });
+  }
+  return found as T[];
+}
+
 export async function helmLint(helm: HelmBinary, target: LintTarget): Promise<CheckResult> {
   const args = ['lint', '--strict', chartDir(target.chart)];
   if (target.valuesFile) args.push('--values', target.valuesFile);
-  const result = await run(helm.path, args);
+  const checker: Checker = { name: 'helm lint', version: helmIdentity(helm), config: args.slice(0, 2), configTrees: [chartDir(target.chart)] };
+  // the input: the values file's bytes (the chart is configuration here)
+  const input = target.valuesFile ? readFileSync(target.valuesFile, 'utf8') : '';
+  const result = await cachedVerdict(checker, input, () => run(helm.path, args), (r) => r.code === 0);
   return { name: `helm ${helm.version} lint ${describeTarget(target)}`, ...lintVerdict(result.code, result.stdout, result.stderr, target.apiVersions) };
 }
 

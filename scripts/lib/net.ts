@@ -1,6 +1,6 @@
 // Loopback networking shared by the local cluster and the tests.
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 
 /** The kernel's range for ephemeral (outgoing) ports, inclusive. */
 export interface PortRange {
@@ -34,7 +34,8 @@ export function listenRange(ephemeral: PortRange): PortRange {
   throw new Error(`the ephemeral port range ${ephemeral.low}-${ephemeral.high} leaves no room for listening ports`);
 }
 
-function ephemeralRange(): PortRange {
+/** The kernel's ephemeral range (Linux's default when the file cannot be read). */
+export function ephemeralRange(): PortRange {
   try {
     return parsePortRange(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'));
   } catch {
@@ -53,15 +54,161 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago, outside the ephemeral range. */
-export async function freePort(): Promise<number> {
+export interface PortOptions {
+  /**
+   * Offsets of the ports a program opens beside the one it is given, which
+   * must be free and outside the ephemeral range too: a Redis cluster node
+   * listens on port + 10000 for its cluster bus ([10000]).
+   */
+  beside?: readonly number[];
+}
+
+/**
+ * The ports `port` and each `port + offset` (offsets may be negative), or
+ * undefined when one of them falls outside `range`.
+ */
+export function portGroup(port: number, beside: readonly number[], range: PortRange): number[] | undefined {
+  const group = [port, ...beside.map((offset) => port + offset)];
+  return group.every((p) => p >= range.low && p <= range.high) && new Set(group).size === group.length ? group : undefined;
+}
+
+/** The first ports of a range whose whole group (see portGroup) stays in the range. */
+export function baseRange(range: PortRange, beside: readonly number[]): PortRange {
+  const low = range.low - Math.min(0, ...beside);
+  const high = range.high - Math.max(0, ...beside);
+  if (high < low) throw new Error(`no port in ${range.low}-${range.high} leaves room for offsets ${beside.join(', ')}`);
+  return { low, high };
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, outside the ephemeral
+ * range; with `beside`, the ports at those offsets are free and outside it too
+ * (and none of the group is handed out again by this process).
+ */
+export async function freePort(options: PortOptions = {}): Promise<number> {
+  const beside = options.beside ?? [];
   const range = listenRange(ephemeralRange());
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = range.low + Math.floor(Math.random() * (range.high - range.low + 1));
-    if (handedOut.has(port)) continue;
-    handedOut.add(port); // reserved before the await: concurrent callers see it
-    if (await canListen(port)) return port;
-    handedOut.delete(port);
+  const bases = baseRange(range, beside);
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = bases.low + Math.floor(Math.random() * (bases.high - bases.low + 1));
+    const group = portGroup(port, beside, range);
+    if (!group || group.some((p) => handedOut.has(p))) continue;
+    for (const p of group) handedOut.add(p); // reserved before the await: concurrent callers see it
+    const free = await Promise.all(group.map(canListen));
+    if (free.every(Boolean)) return port;
+    for (const p of group) handedOut.delete(p);
   }
-  throw new Error(`no free port on 127.0.0.1 in ${range.low}-${range.high} after 200 tries`);
+  throw new Error(`no free port${beside.length ? ` group (+${beside.join(', +')})` : ''} on 127.0.0.1 in ${range.low}-${range.high} after 500 tries`);
+}
+
+/**
+ * Listens `server` on 127.0.0.1 at a port from freePort(), trying another when
+ * someone took the port between the check and the bind. Returns the port.
+ */
+export async function listenOnFreePort(server: Server, attempts = 5): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (error: Error) => reject(error);
+        server.once('error', onError);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', onError);
+          resolve();
+        });
+      });
+      return port;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= attempts) throw error;
+    }
+  }
+}
+
+/**
+ * The ports in LISTEN state of /proc/net/tcp or tcp6, keyed by socket inode.
+ * A line: "sl local_address rem_address st ... inode", addresses as HEX_IP:HEX_PORT, st 0A = LISTEN.
+ */
+export function parseListeners(text: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const line of text.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 10 || fields[3] !== '0A') continue;
+    const port = parseInt((fields[1] ?? '').split(':').pop() ?? '', 16);
+    const inode = Number(fields[9]);
+    if (Number.isInteger(port) && Number.isInteger(inode) && inode > 0) out.set(inode, port);
+  }
+  return out;
+}
+
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")"
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // the process is gone
+    }
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    const next = queue.shift() as number;
+    out.push(next);
+    queue.push(...(children.get(next) ?? []));
+  }
+  return out;
+}
+
+/**
+ * Every TCP port that process `pid` or one of its descendants listens on
+ * (sorted). For checking that a program opens no port beside the ones it was
+ * handed: one it picked itself may be in the ephemeral range.
+ */
+export function listeningPorts(pid: number): number[] {
+  const listeners = new Map<number, number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      for (const [inode, port] of parseListeners(readFileSync(file, 'utf8'))) listeners.set(inode, port);
+    } catch {
+      // no IPv6
+    }
+  }
+  const ports = new Set<number>();
+  for (const process of descendants(pid)) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${process}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${process}/fd/${fd}`));
+        const port = match ? listeners.get(Number(match[1])) : undefined;
+        if (port !== undefined) ports.add(port);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+/**
+ * Throws when `pid` (or a descendant) listens on a port that is not in `allowed`
+ * or lies in the kernel's ephemeral range: the names the program and the ports.
+ */
+export function assertOwnPorts(what: string, pid: number, allowed: readonly number[]): void {
+  const ephemeral = ephemeralRange();
+  const listening = listeningPorts(pid);
+  const stray = listening.filter((port) => !allowed.includes(port) || (port >= ephemeral.low && port <= ephemeral.high));
+  if (stray.length) {
+    throw new Error(`${what} (pid ${pid}) listens on ${stray.join(', ')} beside the ports it was given (${allowed.join(', ')}); give every port it opens from scripts/lib/net.ts freePort()`);
+  }
 }

@@ -2,8 +2,9 @@
 // renders, where speed matters (the `yaml` package is for files people write).
 import { loadAll } from 'js-yaml';
 import { chartDir, chartNames } from './paths.ts';
-import { run } from './exec.ts';
-import type { HelmBinary } from './helm.ts';
+import { contentCache, fileHash, treeHash } from './content-cache.ts';
+import { run, type ExecResult } from './exec.ts';
+import { helmIdentity, type HelmBinary } from './helm.ts';
 import { readChartMeta } from './values.ts';
 
 export interface K8sObject {
@@ -45,8 +46,34 @@ export function templateArgs(chart: string, options: RenderOptions = {}): string
 
 export class RenderError extends Error {}
 
+/** helm template outputs by content: the chart tree (with its packaged dependencies), the values files' bytes, helm, the arguments. */
+const renders = contentCache<ExecResult>('render');
+
+/**
+ * `helm template` of a chart under charts/, reused from .cache/content/render
+ * while the chart tree, the values files, helm and the arguments are the same
+ * (a failure too: its message is as deterministic as the output).
+ */
+export function cachedTemplate(helm: HelmBinary, chart: string, options: RenderOptions = {}): Promise<ExecResult> {
+  const args = templateArgs(chart, options);
+  const dir = chartDir(chart);
+  const files = new Set(options.valuesFiles ?? []);
+  let key: unknown;
+  try {
+    key = {
+      what: 'helm template v1',
+      helm: helmIdentity(helm),
+      args: args.map((arg) => (arg === dir ? `chart:${treeHash(dir)}` : files.has(arg) ? `file:${fileHash(arg)}` : arg)),
+    };
+  } catch {
+    // something to hash is missing (a values file that does not exist): helm says so in its own words
+    return run(helm.path, args);
+  }
+  return renders.get(key, () => run(helm.path, args), (result) => result.code === 0 || result.stderr.length > 0);
+}
+
 export async function renderChart(helm: HelmBinary, chart: string, options: RenderOptions = {}): Promise<K8sObject[]> {
-  const result = await run(helm.path, templateArgs(chart, options));
+  const result = await cachedTemplate(helm, chart, options);
   if (result.code !== 0) throw new RenderError(`helm ${helm.version} template ${chart} failed:\n${result.stderr.trim()}`);
   return parseManifests(result.stdout);
 }

@@ -10,6 +10,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { run } from '../../scripts/lib/exec.ts';
+import { assertOwnPorts } from '../../scripts/lib/net.ts';
 import { cacheDir, repoRoot } from '../../scripts/lib/paths.ts';
 import { findObject, podSpecOf, type K8sObject } from '../../scripts/lib/render.ts';
 
@@ -167,6 +168,7 @@ export async function startMongod(args: string[], port: number, dbpath: string):
   };
   try {
     await waitForPort(port, 60_000, () => exitedWith);
+    assertOwnPorts(`mongod on ${port}`, server.pid, [port]);
   } catch (error) {
     await server.kill();
     throw new Error(`${String(error)}\n--- mongod log (tail) ---\n${log().split('\n').slice(-20).join('\n')}`);

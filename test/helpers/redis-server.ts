@@ -3,9 +3,9 @@
 // container). Every wait is bounded; stopAll() kills whatever is still running.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { run } from '../../scripts/lib/exec.ts';
+import { assertOwnPorts, freePort as allocatePort } from '../../scripts/lib/net.ts';
 import { findObject, type K8sObject } from '../../scripts/lib/render.ts';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
@@ -21,28 +21,16 @@ export function configMapData(objects: K8sObject[], name: string, key: string): 
   return value;
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
-  });
-}
+/** A cluster node listens on its port + 10000 for the cluster bus (redis.conf's cluster-port 0 = this default). */
+export const CLUSTER_BUS_OFFSET = 10000;
 
-const handedOut = new Set<number>();
-
-/** A free port whose cluster bus port (port + 10000) is free too. */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 500; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 30000);
-    if (handedOut.has(port) || handedOut.has(port + 10000)) continue;
-    if ((await portFree(port)) && (await portFree(port + 10000))) {
-      handedOut.add(port);
-      handedOut.add(port + 10000);
-      return port;
-    }
-  }
-  throw new Error('no free port pair found');
+/**
+ * A free port whose cluster bus port (port + 10000) is free too, both from
+ * the one allocator (scripts/lib/net.ts), outside the kernel's ephemeral range:
+ * a bus port picked inside it lost to an outgoing connection in a CI run.
+ */
+export function freePort(): Promise<number> {
+  return allocatePort({ beside: [CLUSTER_BUS_OFFSET] });
 }
 
 /**
@@ -173,6 +161,9 @@ export async function startRedis(options: StartOptions): Promise<RedisNode> {
       options.readyTimeoutMs ?? 20_000,
       100,
     );
+    // nothing beside the ports handed out: the bus port of a cluster node, nothing else
+    const cluster = /^cluster-enabled yes$/m.test(options.config);
+    assertOwnPorts(`redis-server on ${options.port}`, node.pid, cluster ? [options.port, options.port + CLUSTER_BUS_OFFSET] : [options.port]);
   } catch (error) {
     await node.stop('SIGKILL');
     throw new Error(`${String(error)}\n--- redis output ---\n${output}`);

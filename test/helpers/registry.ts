@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { freePort } from '../../scripts/lib/net.ts';
+import { assertOwnPorts, freePort, listenOnFreePort } from '../../scripts/lib/net.ts';
 import { tmpdir } from 'node:os';
 import { findOnPath } from '../../scripts/lib/tools.ts';
 import { join, normalize, sep } from 'node:path';
@@ -46,14 +46,10 @@ export async function serveDirectory(dir: string): Promise<RunningServer> {
     res.writeHead(200, { 'content-type': path.endsWith('.yaml') ? 'text/yaml' : 'application/octet-stream' });
     createReadStream(path).pipe(res);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (!address || typeof address !== 'object') throw new Error('http server has no address');
+  // a port from the allocator, not listen(0): that one comes from the ephemeral range
+  const port = await listenOnFreePort(server);
   return {
-    address: `127.0.0.1:${address.port}`,
+    address: `127.0.0.1:${port}`,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -115,6 +111,7 @@ export async function startRegistry(): Promise<RunningServer> {
   };
   try {
     await waitForHttp(`http://127.0.0.1:${port}/v2/`, child, () => stderr, 15_000);
+    assertOwnPorts('docker-registry', child.pid as number, [port]);
   } catch (error) {
     await stop();
     throw error;

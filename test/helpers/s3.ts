@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, repoRoot } from '../../scripts/lib/paths.ts';
+import { assertOwnPorts } from '../../scripts/lib/net.ts';
 import { freePort } from './registry.ts';
 
 export const BACKUP_TOOLS_BIN = join(cacheDir, 'backup-tools', 'bin');
@@ -55,6 +56,7 @@ export async function startS3(bucket = 'techshop-backups'): Promise<S3Server> {
     if (Date.now() > deadline) throw new Error(`s3server did not come up on ${endpoint}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+  assertOwnPorts('s3server', child.pid as number, [port]);
   return {
     endpoint,
     bucket,
@@ -66,8 +68,13 @@ export async function startS3(bucket = 'techshop-backups'): Promise<S3Server> {
       return r.stdout.split(/\s+/).filter((k) => k && k !== 'None').sort();
     },
     async stop() {
+      // waits for the exit itself (bounded), not a guessed pause
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 50));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }

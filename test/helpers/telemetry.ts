@@ -5,6 +5,7 @@ import { killChildren } from './processes.ts';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
+import { assertOwnPorts } from '../../scripts/lib/net.ts';
 import { repoRoot } from '../../scripts/lib/paths.ts';
 import { waitFor } from './redis-server.ts';
 
@@ -38,7 +39,7 @@ const running = new Set<ChildProcess>();
  * Starts a program with `--config` and waits until its health endpoint answers
  * 200. POD_IP is the address the rendered configs bind (`${env:POD_IP}`).
  */
-export async function startProgram(name: 'otelcol' | 'jaeger', config: unknown, options: { dir: string; healthPort: number }): Promise<Program> {
+export async function startProgram(name: 'otelcol' | 'jaeger', config: unknown, options: { dir: string; healthPort: number; /** every port the config gives it (checked: it opens no other) */ ports?: number[] }): Promise<Program> {
   mkdirSync(options.dir, { recursive: true });
   const configPath = join(options.dir, `${name}.yaml`);
   writeFileSync(configPath, dump(config));
@@ -78,6 +79,7 @@ export async function startProgram(name: 'otelcol' | 'jaeger', config: unknown, 
       60_000,
       250,
     );
+    if (options.ports) assertOwnPorts(name, program.pid, options.ports);
   } catch (error) {
     await program.stop();
     throw new Error(`${String(error)}\n--- ${name} output ---\n${output}`);
