@@ -3,7 +3,7 @@
 // eviction lines and the simulated usage objects.
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { DEFAULT_FAKE_NODES, extraKwokConfigs, fakeNodeCount, fakeNodes } from '../scripts/lib/cluster.ts';
+import { componentCommands, clusterLayout, DEFAULT_FAKE_NODES, extraApiserverArgs, extraKwokConfigs, fakeNodeCount, fakeNodes } from '../scripts/lib/cluster.ts';
 import { chooseBaseline } from '../scripts/lib/upgrade-baseline.ts';
 import { drainEvictions } from './helpers/faults.ts';
 import { usageConfig } from './faults/metrics-api.ts';
@@ -31,6 +31,17 @@ describe('fake fleet size', () => {
   it('adds kwok configuration files only when TECHSHOP_KWOK_CONFIG names them', () => {
     expect(extraKwokConfigs({})).toEqual([]);
     expect(extraKwokConfigs({ TECHSHOP_KWOK_CONFIG: '/a/metrics.yaml:/b/usage.yaml' })).toEqual(['/a/metrics.yaml', '/b/usage.yaml']);
+  });
+
+  it('adds kube-apiserver flags only when TECHSHOP_APISERVER_ARGS names them', () => {
+    expect(extraApiserverArgs({})).toEqual([]);
+    expect(extraApiserverArgs({ TECHSHOP_APISERVER_ARGS: ' --a=1  --b=2 ' })).toEqual(['--a=1', '--b=2']);
+    // and without them the command lines are today's (the cluster tier and `npm run cluster` are unchanged)
+    const ports = { etcdClient: 1, etcdPeer: 2, apiserver: 3, controllerManager: 4, scheduler: 5, kwok: 6 };
+    const commands = componentCommands(clusterLayout('/tmp/x'), ports, '/bin', ['node']);
+    const args = (name: string) => commands.find((c) => c.component === name)?.args ?? [];
+    expect(args('kube-apiserver').some((a) => a.startsWith('--requestheader'))).toBe(false);
+    expect(args('kwok').filter((a) => a.startsWith('--config='))).toEqual(['--config=/bin/kwok-stages.yaml']);
   });
 });
 
