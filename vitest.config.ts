@@ -31,8 +31,9 @@ export const SLOW_TESTS = [
 
 // The tiers: `fast` (unit and render tests), `slow` (real programs, the corpus),
 // `cluster` (installs on the local control plane, which its global setup starts
-// once and stops at the end, also on failure). They run one after the other
-// (sequence.groupOrder); `real` is the fourth when asked for.
+// once and stops at the end, also on failure), `faults` (the same on a larger
+// fleet, under faults). They run one after the other (sequence.groupOrder);
+// `real` is the fifth when asked for.
 //
 // vitest's default is one worker less than the cores: a single worker on 2 cores.
 // A fast-tier worker spends most of its time waiting for the helm processes it
@@ -61,6 +62,9 @@ const tiers: Tier[] = [
   { name: 'fast', include: ['test/*.test.ts'], exclude: SLOW_TESTS, maxWorkers: FAST_WORKERS, isolate: false },
   { name: 'slow', include: SLOW_TESTS, setup: 'test/slow-setup.ts' },
   { name: 'cluster', include: ['test/cluster/*.test.ts'], setup: 'test/cluster/global-setup.ts', long: true },
+  // `faults` (README "Faults and figures"): prod on its own control plane with 3 zones × 10 kwok nodes and
+  // the metrics API: drains, a lost zone, the HPA at its maximum, an upgrade from the previous release.
+  { name: 'faults', include: ['test/faults/*.test.ts'], setup: 'test/faults/global-setup.ts', long: true },
   // `real` (npm run test:real): the dev profile on a real node (containers really run); root only,
   // minutes long, so only when asked for (TECHSHOP_REAL_NODE=1, which .ci/run sets where a kubelet can run).
   ...(process.env.TECHSHOP_REAL_NODE === '1'

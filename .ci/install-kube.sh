@@ -15,6 +15,10 @@
 #       Debian's etcd 3.4 lacks the watch-progress requests newer clients send.
 #   kwok
 #       tools/kube/kwok: sigs.k8s.io/kwok, fake nodes and pod lifecycles.
+#   metrics-server
+#       tools/kube/metrics-server: sigs.k8s.io/metrics-server, the resource metrics API
+#       (metrics.k8s.io) that the HPA reads; the faults tier points it at kwok's
+#       simulated kubelet metrics.
 #   CRDs
 #       tools/kube/crds: cert-manager, VPA, prometheus-operator, External Secrets and Istio CRDs, copied
 #       from their Go modules into .cache/kube/crds/.
@@ -104,6 +108,7 @@ install_control_plane() {
 SMALL_TOOLS=(
   "etcd|etcd|.|go.etcd.io/etcd/server/v3"
   "kwok|kwok|sigs.k8s.io/kwok/cmd/kwok|sigs.k8s.io/kwok"
+  "metrics-server|metrics-server|sigs.k8s.io/metrics-server/cmd/metrics-server|sigs.k8s.io/metrics-server"
 )
 
 install_small_tools() {
@@ -163,12 +168,29 @@ install_kwok_stages() {
   log "kwok: stages ${KWOK_STAGES[*]} from sigs.k8s.io/kwok@$version"
 }
 
+# kwok's simulated kubelet /metrics/resource endpoint (its Metric resource, kustomize/metrics/resource):
+# what metrics-server scrapes in the faults tier (test/faults/global-setup.ts).
+install_kwok_metrics() {
+  local version json moddir target="$BIN/kwok-metrics.yaml" file=kustomize/metrics/resource/metrics-resource.yaml
+  version=$(awk '$1 == "require" && $2 == "sigs.k8s.io/kwok" {print $3; exit} $1 == "sigs.k8s.io/kwok" {print $2; exit}' "$KUBE_MOD/kwok/go.mod")
+  [[ -f $target && -f $BIN/.kwok-metrics.yaml.version && "$(<"$BIN/.kwok-metrics.yaml.version")" == "$version" ]] && return 0
+  json=$(cd "$ROOT" && gorun mod download -json "sigs.k8s.io/kwok@$version") || die "cannot download sigs.k8s.io/kwok@$version"
+  moddir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")
+  [[ -f $moddir/$file ]] || die "sigs.k8s.io/kwok@$version has no $file"
+  cp "$moddir/$file" "$target.tmp"
+  chmod u+w "$target.tmp"
+  mv "$target.tmp" "$target"
+  write_stamp kwok-metrics.yaml "$version"
+  log "kwok: $file from sigs.k8s.io/kwok@$version"
+}
+
 install_small_tools
 install_kwok_stages
+install_kwok_metrics
 install_crds
 install_control_plane
 
-for name in "${CONTROL_PLANE[@]}" etcd kwok; do
+for name in "${CONTROL_PLANE[@]}" etcd kwok metrics-server; do
   printf '%-24s %s\n' "$name" "$(stamp "$name")"
 done
 printf '%-24s %s\n' crds "$(cd "$ROOT/crds" && printf '%s ' *.yaml)"

@@ -35,11 +35,12 @@ describe('the time budget bench prints', () => {
           { name: '/r/test/render-app.test.ts', startTime: 5_000, endTime: 30_000 },
           { name: '/r/test/redis-cluster.test.ts', startTime: 31_000, endTime: 100_000 },
           { name: '/r/test/cluster/install.test.ts', startTime: 100_000, endTime: 400_000 },
+          { name: '/r/test/faults/prod.test.ts', startTime: 400_000, endTime: 450_000 },
         ],
       },
       ['test/redis-cluster.test.ts'],
     );
-    expect(Object.fromEntries(walls)).toEqual({ fast: 30, slow: 69, cluster: 300 });
+    expect(Object.fromEntries(walls)).toEqual({ fast: 30, slow: 69, cluster: 300, faults: 50 });
     expect(coldEstimate({ mainTier: 124, testTierBuilds: [1382, 1297, 364], checks: 35, realNode: 250, tests: 1103 })).toBe(124 + 1382 + 35 + 250 + 1103);
     expect(targetLine('test:fast', 28.4, 30, 's', 'median of 5')).toBe('target test:fast <= 30 s: 28.4 s - met (median of 5)');
     expect(targetLine('lint warm', 1.5, 1.2, 'x', 'ratio')).toMatch(/1\.50 x - MISSED/);

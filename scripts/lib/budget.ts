@@ -51,6 +51,7 @@ export function parseSteps(text: string): { step: string; seconds: number }[] {
 /** The tier of a test file path (the projects of vitest.config.ts). */
 export function tierOf(file: string, slowTests: readonly string[]): string {
   if (/\/test\/cluster\//.test(file)) return 'cluster';
+  if (/\/test\/faults\//.test(file)) return 'faults';
   if (/\/test\/real\//.test(file)) return 'real';
   return slowTests.some((t) => file.endsWith(`/${t}`)) ? 'slow' : 'fast';
 }

@@ -285,6 +285,7 @@ export function componentCommands(layout: ClusterLayout, ports: ClusterPorts, bi
         '--allow-privileged=false',
         '--profiling=false',
         '--v=1',
+        ...extraApiserverArgs(),
       ],
     },
     {
@@ -317,6 +318,7 @@ export function componentCommands(layout: ClusterLayout, ports: ClusterPorts, bi
         `--kubeconfig=${layout.kubeconfig}`,
         // kwok's own "fast" node and pod lifecycles (.ci/install-kube.sh copies them from its module)
         `--config=${join(binDir, 'kwok-stages.yaml')}`,
+        ...extraKwokConfigs().map((file) => `--config=${file}`),
         '--manage-all-nodes=false',
         `--manage-nodes-with-annotation-selector=${FAKE_NODE_ANNOTATION}=fake`,
         '--cidr=10.244.0.1/16',
@@ -346,8 +348,31 @@ export interface NodeSize {
 
 /** Two nodes per zone: prod spreads MongoDB, Redis and the app over zones and hosts. */
 export const DEFAULT_NODE_SIZE: NodeSize = { cpu: '4', memory: '16Gi', pods: '110' };
+export const DEFAULT_FAKE_NODES = 6;
 
-export function fakeNodes(count = 6, size: NodeSize = DEFAULT_NODE_SIZE): object[] {
+/**
+ * How many fake nodes `up` creates: TECHSHOP_FAKE_NODES (the faults tier asks
+ * for 3 zones × 10), else 6. Nodes go round-robin over ZONES.
+ */
+export function fakeNodeCount(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.TECHSHOP_FAKE_NODES;
+  if (text === undefined || text === '') return DEFAULT_FAKE_NODES;
+  const count = Number(text);
+  if (!Number.isInteger(count) || count < 1 || count > 500) throw new Error(`TECHSHOP_FAKE_NODES=${text}: a whole number of fake nodes from 1 to 500 is required`);
+  return count;
+}
+
+/** Extra kwok configuration files (TECHSHOP_KWOK_CONFIG, separated by ":"), e.g. the faults tier's simulated resource metrics. */
+export function extraKwokConfigs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.TECHSHOP_KWOK_CONFIG ?? '').split(':').filter(Boolean);
+}
+
+/** Extra kube-apiserver flags (TECHSHOP_APISERVER_ARGS, separated by spaces), e.g. the faults tier's front proxy for an aggregated API. */
+export function extraApiserverArgs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.TECHSHOP_APISERVER_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
+export function fakeNodes(count = fakeNodeCount(), size: NodeSize = DEFAULT_NODE_SIZE): object[] {
   return Array.from({ length: count }, (_, i) => {
     const zone = ZONES[i % ZONES.length] as string;
     const name = `techshop-node-${i + 1}`;
