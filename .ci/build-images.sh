@@ -13,7 +13,8 @@
 #   docker.io/library/mongo:8.0.20     mongod 6.0.5 (the PyPI wheel, .ci/install-mongo-tools.sh), mongosh
 #                                      (npm) on node, bash
 #   docker.io/techshop/app:latest and :1.4.2   test/fixtures/reference-app on node
-#   docker.io/oliver006/redis_exporter:v1.67.0   Debian prometheus-redis-exporter (1.x, older)
+#   docker.io/oliver006/redis_exporter:<images.yaml tag>   that tag built from its Go module
+#                                      (.ci/install-mongo-tools.sh, also what test/exporters.test.ts runs)
 #   docker.io/prom/prometheus:v3.5.1 and docker.io/prom/alertmanager:v0.28.1
 #                                      upstream builds at the pinned versions (.ci/install-real-node.sh);
 #                                      Debian's prometheus lacks Kubernetes service discovery
@@ -272,7 +273,11 @@ telemetry_binary() {
 }
 
 image_redis-exporter() {
-  one_binary redis-exporter docker.io/oliver006/redis_exporter:v1.67.0 /usr/bin/prometheus-redis-exporter /redis_exporter \
+  local tag binary="$REPO/.cache/mongo-tools/bin/redis_exporter"
+  tag=$(awk '/^  redis-exporter:/ {found = 1} found && $1 == "tag:" {gsub(/"/, "", $2); print $2; exit}' "$REPO/images.yaml")
+  [[ "$(cat "$REPO/.cache/mongo-tools/bin/.redis_exporter.version" 2>/dev/null)" == "$tag" ]] ||
+    die "no redis_exporter $tag build: run .ci/install-mongo-tools.sh"
+  one_binary redis-exporter "docker.io/oliver006/redis_exporter:$tag" "$binary" /redis_exporter \
     "{\"Entrypoint\":[\"/redis_exporter\"],\"User\":\"59000:59000\",\"Env\":[$PATH_ENV]}"
 }
 NODE_BIN="$REPO/.cache/realnode/v$(awk '$1 == "kubernetes" {print $2}' "$REPO/tools/kube/versions")/bin"

@@ -41,9 +41,9 @@ case "${1:-}" in
   *) printf 'usage: %s [--all | --tests]\n' "$0" >&2; exit 2 ;;
 esac
 # apt packages of the test tier (the main tier needs only python3-venv, added when missing)
-# (install-mongo-tools.sh's libraries and redis_exporter too, so no two apt-gets run at once)
+# (install-mongo-tools.sh's libraries too, so no two apt-gets run at once)
 TEST_APT_PACKAGES=(prometheus prometheus-alertmanager redis-server docker-registry gnupg awscli shellcheck
-  libcurl4 libssl3 liblzma5 prometheus-redis-exporter busybox-static)
+  libcurl4 libssl3 liblzma5 busybox-static)
 PIP_PACKAGES=(yamllint==1.37.1 yamale==6.0.0)
 CHECKOV_VERSION=3.3.30
 CHECKOV_VENV="$CACHE/checkov/venv"
