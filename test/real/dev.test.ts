@@ -183,7 +183,7 @@ describe.sequential('dev on a real node', () => {
 
   it('really enforces: a forbidden connection is refused, and succeeds once the policies selecting its destination are deleted', async () => {
     const mongodb = await clusterIP(`${RELEASE}-mongodb`);
-    const target = { name: `${RELEASE}-mongodb:27017`, address: `${mongodb}:27017`, component: 'mongodb', podPort: 27017 };
+    const target = { name: `${RELEASE}-mongodb:27017`, address: `${mongodb}:27017`, component: 'mongodb', podPort: 27017, backends: [] };
     const labels = (await kubectlJson(['-n', NAMESPACE, 'get', 'pod', `${RELEASE}-mongodb-0`])).metadata.labels;
     const { before, after } = await proveEnforcement(NAMESPACE, outsiders[0]!, target, labels);
     expect(before).not.toMatch(/^open/);

@@ -40,6 +40,21 @@ export interface Target {
   /** the destination pods' component and the pod port the flow table names */
   component: string;
   podPort: number;
+  /** the pods behind it (namespace/name and address) */
+  backends: { pod: string; ip: string }[];
+}
+
+/**
+ * Where a source connects for a target. A pod never probes itself: through its own Service kube-proxy
+ * masquerades the hairpin to the node's address (which every policy admits) and a load-balanced
+ * Service would pick itself or another backend at random. So a source that backs the target connects
+ * to another backend's pod address on the pod port instead, and to nothing when it is the only one.
+ */
+export function addressFor(source: Source, target: Target): string | undefined {
+  const self = target.backends.find((b) => b.pod === source.name);
+  if (!self) return target.address;
+  const other = target.backends.find((b) => b.pod !== source.name);
+  return other ? `${other.ip}:${target.podPort}` : undefined;
 }
 
 export type Verdict = 'open' | 'closed';
@@ -107,10 +122,13 @@ export function targetsOf(services: Json[], pods: Json[]): { targets: Target[]; 
         for (const c of pod.spec.containers) for (const cp of c.ports ?? []) if (cp.name === tp) return cp.containerPort;
         throw new Error(`${name}: no container port named ${tp} in ${pod.metadata.name}`);
       };
+      const backend = (pod: Json) => ({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, ip: pod.status.podIP as string });
       if (svc.spec.clusterIP === 'None') {
-        for (const pod of backing) targets.push({ name: `${name}@${pod.metadata.name}`, address: `${pod.status.podIP}:${resolve(pod)}`, component, podPort: resolve(pod) });
+        for (const pod of backing) {
+          targets.push({ name: `${name}@${pod.metadata.name}`, address: `${pod.status.podIP}:${resolve(pod)}`, component, podPort: resolve(pod), backends: [backend(pod)] });
+        }
       } else {
-        targets.push({ name, address: `${svc.spec.clusterIP}:${port.port}`, component, podPort: resolve(backing[0]) });
+        targets.push({ name, address: `${svc.spec.clusterIP}:${port.port}`, component, podPort: resolve(backing[0]), backends: backing.map(backend) });
       }
     }
   }
@@ -159,18 +177,27 @@ function probeFromNode(address: string): Promise<string> {
   });
 }
 
-/** One round: every source probes every target at once; result[source][target] = raw outcome. */
+/**
+ * One round: every source probes every target at once. result[source][target name] = raw outcome
+ * ("self" when the source is the target's only backend: not probed); extras under their own key.
+ */
 export async function probeAll(sources: Source[], targets: Target[], extra: (s: Source) => string[] = () => []): Promise<Map<string, Map<string, string>>> {
   const all = new Map<string, Map<string, string>>();
   await Promise.all(
     sources.map(async (source) => {
+      const addresses = new Map(targets.map((t) => [t.name, addressFor(source, t)] as const));
+      let raw: Map<string, string>;
       if (!source.pod) {
-        const m = new Map<string, string>();
-        for (const t of targets) m.set(`tcp:${t.address}`, await probeFromNode(t.address));
-        all.set(source.name, m);
-        return;
+        raw = new Map();
+        await Promise.all([...addresses.values()].filter((a): a is string => Boolean(a)).map(async (a) => raw.set(`tcp:${a}`, await probeFromNode(a))));
+      } else {
+        const args = [...new Set([...addresses.values()].filter((a): a is string => Boolean(a)).map((a) => `tcp:${a}`)), ...extra(source)];
+        raw = await probeFromPod(source.namespace!, source.pod, args);
       }
-      all.set(source.name, await probeFromPod(source.namespace!, source.pod, [...targets.map((t) => `tcp:${t.address}`), ...extra(source)]));
+      const m = new Map<string, string>();
+      for (const [name, address] of addresses) m.set(name, address ? (raw.get(`tcp:${address}`) ?? 'missing') : 'self');
+      for (const e of extra(source)) m.set(e, raw.get(e) ?? 'missing');
+      all.set(source.name, m);
     }),
   );
   return all;
@@ -242,7 +269,7 @@ export async function restorePolicies(policies: Json[]): Promise<void> {
 /** Waits until kube-router has applied what the API holds: the indicator pair shows the wanted verdict. */
 export async function waitForVerdict(source: Source, target: Target, want: Verdict, what: string): Promise<void> {
   await waitUntil(what, async () => {
-    const raw = (await probeAll([source], [target])).get(source.name)?.get(`tcp:${target.address}`);
+    const raw = (await probeAll([source], [target])).get(source.name)?.get(target.name);
     return isOpen(raw) === (want === 'open');
   }, 180_000);
 }
@@ -251,6 +278,8 @@ export interface MatrixReport {
   sources: number;
   targets: number;
   probes: number;
+  /** pairs not probed: the source is the target's only backend */
+  self: number;
   open: number;
   closed: number;
   /** "<source> -> <target>: expected X, got Y (raw)" */
@@ -291,8 +320,8 @@ export async function runMatrix(options: {
   const control = await probeAll(sources, targets);
   const controlFailures: string[] = [];
   for (const s of sources) for (const t of targets) {
-    const raw = control.get(s.name)?.get(`tcp:${t.address}`);
-    if (!isOpen(raw)) controlFailures.push(`${s.name} -> ${t.name}: ${raw}`);
+    const raw = control.get(s.name)?.get(t.name);
+    if (raw !== 'self' && !isOpen(raw)) controlFailures.push(`${s.name} -> ${t.name}: ${raw}`);
   }
 
   await restorePolicies(policies);
@@ -302,14 +331,19 @@ export async function runMatrix(options: {
   const result = await probeAll(sources, targets, dnsTargets);
 
   const report: MatrixReport = {
-    sources: sources.length, targets: targets.length, probes: sources.length * targets.length, open: 0, closed: 0,
+    sources: sources.length, targets: targets.length, probes: 0, self: 0, open: 0, closed: 0,
     unexpected: [], controlFailures, dns: { viaKubeDnsFailed: [], directAnswered: [] }, unbacked, lines: [],
   };
   for (const s of sources) {
     const got = result.get(s.name)!;
     const row: string[] = [];
     for (const t of targets) {
-      const raw = got.get(`tcp:${t.address}`);
+      const raw = got.get(t.name);
+      if (raw === 'self') {
+        report.self += 1;
+        row.push('-');
+        continue;
+      }
       const verdict: Verdict = isOpen(raw) ? 'open' : 'closed';
       const want = expected(s, t, flows, accounts, namespace);
       report[verdict] += 1;
@@ -322,8 +356,9 @@ export async function runMatrix(options: {
       if (isOpen(got.get(`dns:${dnsName}@${GATEWAY_IP}`))) report.dns.directAnswered.push(s.name);
     }
   }
+  report.probes = report.open + report.closed;
   report.lines.unshift(`targets: ${targets.map((t, i) => `${i}=${t.name}`).join(' ')}`);
-  log(`[real-node] ${namespace}: probe matrix ${sources.length}×${targets.length} = ${report.probes} probes: ${report.open} open, ${report.closed} closed, ${report.unexpected.length} unexpected`);
+  log(`[real-node] ${namespace}: probe matrix ${sources.length}×${targets.length} (${report.self} self pairs not probed) = ${report.probes} probes: ${report.open} open, ${report.closed} closed, ${report.unexpected.length} unexpected`);
   return report;
 }
 
@@ -333,12 +368,12 @@ export async function runMatrix(options: {
  */
 export async function proveEnforcement(namespace: string, source: Source, target: Target, destinationLabels: Record<string, string>): Promise<{ before: string; after: string }> {
   const policies = await savePolicies(namespace);
-  const before = (await probeAll([source], [target])).get(source.name)!.get(`tcp:${target.address}`)!;
+  const before = (await probeAll([source], [target])).get(source.name)!.get(target.name)!;
   const selecting = policies.filter((p) => selectorMatches(p.spec.podSelector, destinationLabels));
   for (const p of selecting) await kubectlOk(['-n', namespace, 'delete', 'networkpolicy', p.metadata.name]);
   let after = '';
   await waitUntil(`${source.name} -> ${target.name} open without ${selecting.map((p) => p.metadata.name).join(', ')}`, async () => {
-    after = (await probeAll([source], [target])).get(source.name)!.get(`tcp:${target.address}`)!;
+    after = (await probeAll([source], [target])).get(source.name)!.get(target.name)!;
     return isOpen(after);
   }, 180_000);
   await restorePolicies(selecting);
