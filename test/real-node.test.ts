@@ -106,12 +106,12 @@ describe('real node configuration', () => {
   it('lets pods reach on the node only the API forwarder, the DNS server and replies', () => {
     const rules = hostSetupCommands().map((c) => c.join(' ')).filter((r) => r.includes(INPUT_CHAIN));
     expect(rules).toEqual([
-      `iptables -w -N ${INPUT_CHAIN}`,
-      `iptables -w -A ${INPUT_CHAIN} -i techshop0 -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`,
-      `iptables -w -A ${INPUT_CHAIN} -i techshop0 -d ${GATEWAY_IP} -p tcp --dport 6443 -j RETURN`,
-      `iptables -w -A ${INPUT_CHAIN} -i techshop0 -d ${GATEWAY_IP} -p udp --dport 53 -j RETURN`,
-      `iptables -w -A ${INPUT_CHAIN} -i techshop0 -j DROP`,
-      `iptables -w -I INPUT 1 -j ${INPUT_CHAIN}`,
+      `iptables -w -t mangle -N ${INPUT_CHAIN}`,
+      `iptables -w -t mangle -A ${INPUT_CHAIN} -i techshop0 -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`,
+      `iptables -w -t mangle -A ${INPUT_CHAIN} -i techshop0 -d ${GATEWAY_IP} -p tcp --dport 6443 -j RETURN`,
+      `iptables -w -t mangle -A ${INPUT_CHAIN} -i techshop0 -d ${GATEWAY_IP} -p udp --dport 53 -j RETURN`,
+      `iptables -w -t mangle -A ${INPUT_CHAIN} -i techshop0 -j DROP`,
+      `iptables -w -t mangle -I INPUT 1 -j ${INPUT_CHAIN}`,
     ]);
   });
 

@@ -27,7 +27,7 @@ export const KUBE_DNS_IP = '10.96.0.10';
 export const CLUSTER_DOMAIN = 'cluster.local';
 /** iptables chain (filter table, jumped to from FORWARD) that keeps pod traffic on the bridge. */
 export const ISOLATION_CHAIN = 'TECHSHOP-REAL-NODE';
-/** iptables chain (filter table, jumped to from INPUT): what pods may reach on the node itself. */
+/** iptables chain (mangle table, jumped to from INPUT): what pods may reach on the node itself. */
 export const INPUT_CHAIN = 'TECHSHOP-REAL-NODE-INPUT';
 /** A cgroup of its own in every v1 hierarchy, so the pods' cgroups never mix with anything else. */
 export const CGROUP_ROOT = '/techshop-real-node';
@@ -400,13 +400,14 @@ export function hostSetupCommands(): string[][] {
     ['iptables', '-w', '-I', 'FORWARD', '1', '-j', ISOLATION_CHAIN],
     // The node's services bind the bridge address: pods reach only what they need on the node (replies to
     // the node's own connections, the API forwarder, the cluster DNS for the kube-dns relay); the rest is
-    // dropped. RETURN, not ACCEPT: the NetworkPolicy engine's own INPUT rules still judge what passes.
-    ['iptables', '-w', '-N', INPUT_CHAIN],
-    ['iptables', '-w', '-A', INPUT_CHAIN, '-i', BRIDGE, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'RETURN'],
-    ['iptables', '-w', '-A', INPUT_CHAIN, '-i', BRIDGE, '-d', GATEWAY_IP, '-p', 'tcp', '--dport', String(API_PROXY_PORT), '-j', 'RETURN'],
-    ['iptables', '-w', '-A', INPUT_CHAIN, '-i', BRIDGE, '-d', GATEWAY_IP, '-p', 'udp', '--dport', '53', '-j', 'RETURN'],
-    ['iptables', '-w', '-A', INPUT_CHAIN, '-i', BRIDGE, '-j', 'DROP'],
-    ['iptables', '-w', '-I', 'INPUT', '1', '-j', INPUT_CHAIN],
+    // dropped. In the mangle table's INPUT (after DNAT, before filter): kube-router keeps its own jump first
+    // in filter INPUT and ACCEPTs there whatever the policies admit, so a filter rule of ours would come too late.
+    ['iptables', '-w', '-t', 'mangle', '-N', INPUT_CHAIN],
+    ['iptables', '-w', '-t', 'mangle', '-A', INPUT_CHAIN, '-i', BRIDGE, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'RETURN'],
+    ['iptables', '-w', '-t', 'mangle', '-A', INPUT_CHAIN, '-i', BRIDGE, '-d', GATEWAY_IP, '-p', 'tcp', '--dport', String(API_PROXY_PORT), '-j', 'RETURN'],
+    ['iptables', '-w', '-t', 'mangle', '-A', INPUT_CHAIN, '-i', BRIDGE, '-d', GATEWAY_IP, '-p', 'udp', '--dport', '53', '-j', 'RETURN'],
+    ['iptables', '-w', '-t', 'mangle', '-A', INPUT_CHAIN, '-i', BRIDGE, '-j', 'DROP'],
+    ['iptables', '-w', '-t', 'mangle', '-I', 'INPUT', '1', '-j', INPUT_CHAIN],
   ];
 }
 
@@ -499,9 +500,9 @@ export function hostTeardownCommands(): string[][] {
     ['iptables', '-w', '-D', 'FORWARD', '-j', ISOLATION_CHAIN],
     ['iptables', '-w', '-F', ISOLATION_CHAIN],
     ['iptables', '-w', '-X', ISOLATION_CHAIN],
-    ['iptables', '-w', '-D', 'INPUT', '-j', INPUT_CHAIN],
-    ['iptables', '-w', '-F', INPUT_CHAIN],
-    ['iptables', '-w', '-X', INPUT_CHAIN],
+    ['iptables', '-w', '-t', 'mangle', '-D', 'INPUT', '-j', INPUT_CHAIN],
+    ['iptables', '-w', '-t', 'mangle', '-F', INPUT_CHAIN],
+    ['iptables', '-w', '-t', 'mangle', '-X', INPUT_CHAIN],
     ...kubelet,
     ['ip', 'link', 'del', BRIDGE],
   ];
