@@ -11,10 +11,10 @@
 //                                                  helm 4 takes post-renderers as plugins only)
 //   monitoring.tests.enabled=false                 its helm test also asks Grafana (and post-renderers never
 //                                                  see hooks); Prometheus and Alertmanager are checked below
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helmMatrix, type HelmBinary } from '../../scripts/lib/helm.ts';
 import { chartDir, umbrellaChart, valuesFile } from '../../scripts/lib/paths.ts';
 import { parseManifests, renderChart, type K8sObject } from '../../scripts/lib/render.ts';
@@ -171,11 +171,13 @@ describe.sequential('dev on a real node', () => {
       release: RELEASE, namespace: NAMESPACE, valuesFiles: [valuesFile('dev')], set: [...sets, 'global.mesh.enabled=true'],
       apiVersions: ['security.istio.io/v1/AuthorizationPolicy', 'security.istio.io/v1/PeerAuthentication'],
     });
-    const report = await runMatrix({ namespace: NAMESPACE, release: RELEASE, meshRender, outsiders, log: console.log });
+    const state = JSON.parse(readFileSync(join(inject('clusterRoot'), 'data', 'state.json'), 'utf8'));
+    const report = await runMatrix({ namespace: NAMESPACE, release: RELEASE, meshRender, outsiders, nodePorts: [state.realNode.ports.kubelet], log: console.log });
     console.log(report.lines.join('\n'));
     expect(report.controlFailures, 'pairs closed with no policy at all (nothing listens?)').toEqual([]);
     expect(report.unexpected).toEqual([]);
     expect(report.dns).toEqual({ viaKubeDnsFailed: [], directAnswered: [] });
+    expect(report.nodeServicesReached, 'the kubelet\'s port on the bridge address').toEqual([]);
     expect(report.sources).toBeGreaterThanOrEqual(9);
     expect(report.open).toBeGreaterThan(report.sources);
     expect(report.closed).toBeGreaterThan(report.targets);

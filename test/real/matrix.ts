@@ -288,6 +288,8 @@ export interface MatrixReport {
   controlFailures: string[];
   /** DNS: lookups through kube-dns that failed, and direct queries to the node's DNS that were answered */
   dns: { viaKubeDnsFailed: string[]; directAnswered: string[] };
+  /** pods that reached one of the node's own service ports on the bridge address */
+  nodeServicesReached: string[];
   unbacked: string[];
   lines: string[];
 }
@@ -301,6 +303,8 @@ export async function runMatrix(options: {
   release: string;
   meshRender: K8sObject[];
   outsiders: Source[];
+  /** TCP ports the node's own services listen on at its bridge address (the kubelet's): no pod may reach them */
+  nodePorts: number[];
   log: (line: string) => void;
 }): Promise<MatrixReport> {
   const { namespace, release, log } = options;
@@ -327,12 +331,13 @@ export async function runMatrix(options: {
   await restorePolicies(policies);
   await waitForVerdict(outsider, indicator, 'closed', `the policies back (${outsider.name} -> ${indicator.name} closed)`);
   const dnsName = `${targets[0]!.name.split(/[:@]/)[0]}.${namespace}.svc.cluster.local`;
-  const dnsTargets = (s: Source) => (s.namespace === namespace ? [`dns:${dnsName}@${KUBE_DNS_IP}`, `dns:${dnsName}@${GATEWAY_IP}`] : []);
+  const nodeTargets = options.nodePorts.map((p) => `tcp:${GATEWAY_IP}:${p}`);
+  const dnsTargets = (s: Source) => (s.pod ? [...nodeTargets, ...(s.namespace === namespace ? [`dns:${dnsName}@${KUBE_DNS_IP}`, `dns:${dnsName}@${GATEWAY_IP}`] : [])] : []);
   const result = await probeAll(sources, targets, dnsTargets);
 
   const report: MatrixReport = {
     sources: sources.length, targets: targets.length, probes: 0, self: 0, open: 0, closed: 0,
-    unexpected: [], controlFailures, dns: { viaKubeDnsFailed: [], directAnswered: [] }, unbacked, lines: [],
+    unexpected: [], controlFailures, dns: { viaKubeDnsFailed: [], directAnswered: [] }, nodeServicesReached: [], unbacked, lines: [],
   };
   for (const s of sources) {
     const got = result.get(s.name)!;
@@ -351,6 +356,7 @@ export async function runMatrix(options: {
       if (verdict !== want) report.unexpected.push(`${s.name} -> ${t.name} (pod port ${t.podPort}): expected ${want}, got ${verdict} (${raw})`);
     }
     report.lines.push(`${row.join('')}  ${s.name}`);
+    for (const t of s.pod ? nodeTargets : []) if (got.get(t) !== undefined && got.get(t) !== 'missing' && isOpen(got.get(t))) report.nodeServicesReached.push(`${s.name} -> ${t}`);
     if (s.namespace === namespace) {
       if (!isOpen(got.get(`dns:${dnsName}@${KUBE_DNS_IP}`))) report.dns.viaKubeDnsFailed.push(`${s.name}: ${got.get(`dns:${dnsName}@${KUBE_DNS_IP}`)}`);
       if (isOpen(got.get(`dns:${dnsName}@${GATEWAY_IP}`))) report.dns.directAnswered.push(s.name);
