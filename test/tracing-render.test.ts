@@ -71,7 +71,8 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('tracing with
     it('opens app → collector → backend and nothing else', async () => {
       const policies = byKind(await load(env), 'NetworkPolicy');
       const app = policies.find((p) => selects(p, 'app'))!;
-      expect(portsTo(app.spec.egress, 'to', 'otel-collector')).toEqual([4318]);
+      // the same OTLP ports the collector admits from the app (the real node's probe matrix checks both sides)
+      expect(portsTo(app.spec.egress, 'to', 'otel-collector')).toEqual([4317, 4318]);
       const collector = policies.find((p) => selects(p, 'otel-collector'))!;
       expect(collector.spec.policyTypes).toEqual(['Ingress', 'Egress']);
       expect(portsTo(collector.spec.ingress, 'from', 'app')).toEqual([4317, 4318]);

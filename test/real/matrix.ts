@@ -30,7 +30,23 @@ export interface Source {
   pod?: string;
   /** the release component (app.kubernetes.io/component), for release pods */
   component?: string;
+  labels?: Record<string, string>;
   ip: string;
+}
+
+/**
+ * Whether the policies let a pod with these labels ask the cluster DNS: no policy restricts its egress,
+ * or one admits UDP 53 towards the kube-dns pods.
+ */
+export function dnsAllowed(policies: Json[], labels: Record<string, string>): boolean {
+  const selecting = policies.filter((p) => (p.spec.policyTypes ?? []).includes('Egress') && selectorMatches(p.spec.podSelector, labels));
+  if (!selecting.length) return true;
+  return selecting.some((p) =>
+    (p.spec.egress ?? []).some((rule: Json) =>
+      (rule.to ?? []).some((peer: Json) => peer.podSelector?.matchLabels?.['k8s-app'] === 'kube-dns') &&
+      (!rule.ports || rule.ports.some((port: Json) => (port.protocol ?? 'TCP') === 'UDP' && Number(port.port) === 53)),
+    ),
+  );
 }
 
 export interface Target {
@@ -248,7 +264,7 @@ export async function releaseSourcesAndTargets(namespace: string, release: strin
   );
   const services = ((await kubectlJson(['-n', namespace, 'get', 'services', '-l', `app.kubernetes.io/instance=${release}`])).items as Json[]);
   const sources = pods.map((p) => ({
-    name: `${namespace}/${p.metadata.name}`, namespace, pod: p.metadata.name, component: p.metadata.labels['app.kubernetes.io/component'], ip: p.status.podIP,
+    name: `${namespace}/${p.metadata.name}`, namespace, pod: p.metadata.name, component: p.metadata.labels['app.kubernetes.io/component'], labels: p.metadata.labels, ip: p.status.podIP,
   }));
   return { sources, ...targetsOf(services, pods) };
 }
@@ -286,8 +302,11 @@ export interface MatrixReport {
   unexpected: string[];
   /** pairs not open in the positive control (nothing to judge a timeout against) */
   controlFailures: string[];
-  /** DNS: lookups through kube-dns that failed, and direct queries to the node's DNS that were answered */
-  dns: { viaKubeDnsFailed: string[]; directAnswered: string[] };
+  /**
+   * DNS: lookups through kube-dns whose outcome differs from what the pod's policies admit (dnsAllowed),
+   * and direct queries to the node's DNS server that were answered
+   */
+  dns: { viaKubeDnsUnexpected: string[]; directAnswered: string[]; allowedPods: number };
   /** pods that reached one of the node's own service ports on the bridge address */
   nodeServicesReached: string[];
   unbacked: string[];
@@ -337,7 +356,7 @@ export async function runMatrix(options: {
 
   const report: MatrixReport = {
     sources: sources.length, targets: targets.length, probes: 0, self: 0, open: 0, closed: 0,
-    unexpected: [], controlFailures, dns: { viaKubeDnsFailed: [], directAnswered: [] }, nodeServicesReached: [], unbacked, lines: [],
+    unexpected: [], controlFailures, dns: { viaKubeDnsUnexpected: [], directAnswered: [], allowedPods: 0 }, nodeServicesReached: [], unbacked, lines: [],
   };
   for (const s of sources) {
     const got = result.get(s.name)!;
@@ -358,7 +377,10 @@ export async function runMatrix(options: {
     report.lines.push(`${row.join('')}  ${s.name}`);
     for (const t of s.pod ? nodeTargets : []) if (got.get(t) !== undefined && got.get(t) !== 'missing' && isOpen(got.get(t))) report.nodeServicesReached.push(`${s.name} -> ${t}`);
     if (s.namespace === namespace) {
-      if (!isOpen(got.get(`dns:${dnsName}@${KUBE_DNS_IP}`))) report.dns.viaKubeDnsFailed.push(`${s.name}: ${got.get(`dns:${dnsName}@${KUBE_DNS_IP}`)}`);
+      const via = got.get(`dns:${dnsName}@${KUBE_DNS_IP}`);
+      const allowed = dnsAllowed(policies, s.labels ?? {});
+      if (allowed) report.dns.allowedPods += 1;
+      if (isOpen(via) !== allowed) report.dns.viaKubeDnsUnexpected.push(`${s.name}: ${allowed ? 'admitted' : 'not admitted'} by its policies, got ${via}`);
       if (isOpen(got.get(`dns:${dnsName}@${GATEWAY_IP}`))) report.dns.directAnswered.push(s.name);
     }
   }
