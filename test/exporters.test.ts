@@ -1,7 +1,7 @@
 // The exporters against real servers, and the metric names the monitoring
-// chart queries against what they really emit. redis_exporter (Debian's
-// build: the Go module proxy refuses the module's source, see
-// .ci/install-mongo-tools.sh) runs with the environment the redis chart renders
+// chart queries against what they really emit. redis_exporter (the tag
+// images.yaml deploys, built from its Go module by .ci/install-mongo-tools.sh)
+// runs with the environment the redis chart renders
 // for its metrics container, against real redis-servers started from the
 // rendered redis.conf: a standalone and a cluster-enabled node. Every metric
 // name in the rendered alert and recording rules, the rule unit tests and the

@@ -367,10 +367,10 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('%s', (_label
       const egressPorts = policy.spec.egress.map((rule: { ports: { protocol: string; port: number }[] }) =>
         rule.ports.map((p) => `${p.protocol}/${p.port}`).join(','),
       );
-      // TCP/4318: the release's OpenTelemetry Collector (every environment traces; test/tracing-render.test.ts checks the peer);
+      // TCP/4317,TCP/4318: the release's OpenTelemetry Collector (every environment traces; test/tracing-render.test.ts checks the peer);
       // TCP/9000: the release's MinIO, static files (dev and staging)
       const minio = OBJECTSTORE_SECRET[env] ? ['TCP/9000'] : [];
-      expect(egressPorts).toEqual(['TCP/27017', 'TCP/6379', 'TCP/4318', ...minio, 'UDP/53,TCP/53', 'TCP/80,TCP/443']);
+      expect(egressPorts).toEqual(['TCP/27017', 'TCP/6379', 'TCP/4317,TCP/4318', ...minio, 'UDP/53,TCP/53', 'TCP/80,TCP/443']);
       if (minio.length) {
         expect(policy.spec.egress[3].to).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/instance': 'shop', 'app.kubernetes.io/component': 'objectstore' } } }]);
       }

@@ -71,7 +71,8 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('tracing with
     it('opens app → collector → backend and nothing else', async () => {
       const policies = byKind(await load(env), 'NetworkPolicy');
       const app = policies.find((p) => selects(p, 'app'))!;
-      expect(portsTo(app.spec.egress, 'to', 'otel-collector')).toEqual([4318]);
+      // the same OTLP ports the collector admits from the app (the real node's probe matrix checks both sides)
+      expect(portsTo(app.spec.egress, 'to', 'otel-collector')).toEqual([4317, 4318]);
       const collector = policies.find((p) => selects(p, 'otel-collector'))!;
       expect(collector.spec.policyTypes).toEqual(['Ingress', 'Egress']);
       expect(portsTo(collector.spec.ingress, 'from', 'app')).toEqual([4317, 4318]);
@@ -151,8 +152,9 @@ describe.each(helms.map((h) => [`helm ${h.version}`, h] as const))('tracing with
     const objects = await renderEnv(helm, 'dev', { set: ['app.tracing.protocol=grpc'] });
     const container = podSpecOf(findObject(objects, 'Deployment', 'shop-app')).containers[0];
     expect(container.env.find((e: Any) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT').value).toBe('http://shop-otel-collector:4317');
+    // the egress opens both OTLP ports whatever the protocol: the same ports the collector admits from the app
     const app = byKind(objects, 'NetworkPolicy').find((p) => selects(p, 'app'))!;
-    expect(portsTo(app.spec.egress, 'to', 'otel-collector')).toEqual([4317]);
+    expect(portsTo(app.spec.egress, 'to', 'otel-collector')).toEqual([4317, 4318]);
   });
 
   it('refuses an app tracing to a collector that is off, and prod without an external TLS backend', async () => {

@@ -6,25 +6,109 @@
 // every other interface: nothing is routed off the machine and nothing is masqueraded.
 // Configuration (pure), host checks, host preparation and teardown; scripts/cluster.ts runs the processes.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { cacheDir } from './paths.ts';
-import type { CertificateSpec, ClusterLayout } from './cluster.ts';
+import { SERVICE_CIDR, type CertificateSpec, type ClusterLayout } from './cluster.ts';
 
 export const NODE_NAME = 'techshop-real-node';
 export const BRIDGE = 'techshop0';
 /** The pods' addresses (host-local IPAM). The gateway is the node's own address on the bridge. */
 export const POD_CIDR = '10.89.0.0/24';
 export const GATEWAY_IP = '10.89.0.1';
-/** The cluster DNS server listens on the node's bridge address. */
+/** The node's cluster DNS server listens on the node's bridge address; pods reach it only through the kube-dns pod. */
 export const DNS_IP = GATEWAY_IP;
+/**
+ * The kube-dns Service's ClusterIP, the pods' nameserver. Behind it a pod in kube-system labelled
+ * k8s-app=kube-dns relays to DNS_IP, so the charts' NetworkPolicies (DNS only to kube-dns pods) hold as
+ * in a cluster with CoreDNS.
+ */
+export const KUBE_DNS_IP = '10.96.0.10';
 export const CLUSTER_DOMAIN = 'cluster.local';
 /** iptables chain (filter table, jumped to from FORWARD) that keeps pod traffic on the bridge. */
 export const ISOLATION_CHAIN = 'TECHSHOP-REAL-NODE';
+/** iptables chain (mangle table, jumped to from INPUT): what pods may reach on the node itself. */
+export const INPUT_CHAIN = 'TECHSHOP-REAL-NODE-INPUT';
 /** A cgroup of its own in every v1 hierarchy, so the pods' cgroups never mix with anything else. */
 export const CGROUP_ROOT = '/techshop-real-node';
 
-export const REAL_NODE_COMPONENTS = ['containerd', 'kubelet', 'kube-proxy', 'dns', 'api-proxy'] as const;
+export const REAL_NODE_COMPONENTS = ['containerd', 'kubelet', 'kube-proxy', 'netpol', 'dns', 'api-proxy'] as const;
+
+/**
+ * The NetworkPolicy engine: kube-router's firewall alone (router and service proxy off), built by
+ * .ci/install-real-node.sh at the version tools/real-node/versions pins.
+ */
+export const NETPOL_IDENTITY = 'techshop:kube-router';
+
+/** Its RBAC: what kube-router's network-policy controller watches (nothing else). */
+export function netpolRbac(): object[] {
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: NETPOL_IDENTITY },
+      rules: [
+        { apiGroups: [''], resources: ['namespaces', 'pods', 'services', 'nodes', 'endpoints'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: NETPOL_IDENTITY },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NETPOL_IDENTITY },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: NETPOL_IDENTITY }],
+    },
+  ];
+}
+
+/** The kube-dns pod (a relay to the node's DNS server, techshop.local/dns-relay) and its Service. */
+export function kubeDnsObjects(): { path: string; object: object }[] {
+  const labels = { 'k8s-app': 'kube-dns' };
+  return [
+    {
+      path: '/api/v1/namespaces/kube-system/services',
+      object: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'kube-dns', namespace: 'kube-system', labels },
+        spec: { clusterIP: KUBE_DNS_IP, selector: labels, ports: [{ name: 'dns', port: 53, targetPort: 53, protocol: 'UDP' }] },
+      },
+    },
+    {
+      path: '/api/v1/namespaces/kube-system/pods',
+      object: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'kube-dns', namespace: 'kube-system', labels },
+        spec: {
+          automountServiceAccountToken: false,
+          dnsPolicy: 'Default',
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65534,
+            // port 53 without root or capabilities
+            sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '53' }],
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: 'relay',
+              image: 'techshop.local/dns-relay:1',
+              imagePullPolicy: 'Never',
+              args: [':53', `${DNS_IP}:53`],
+              ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }],
+              resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+            },
+          ],
+        },
+      },
+    },
+  ];
+}
 
 /**
  * The API server binds 127.0.0.1 only; pods reach it (the \`kubernetes\` Service: Prometheus' discovery, the
@@ -60,6 +144,7 @@ export interface RealNodeLayout {
   kubeletConfig: string;
   kubeletKubeconfig: string;
   proxyKubeconfig: string;
+  netpolKubeconfig: string;
   podLogs: string;
   cniConf: string;
   cniData: string;
@@ -81,6 +166,7 @@ export function realNodeLayout(layout: ClusterLayout): RealNodeLayout {
     kubeletConfig: join(dir, 'kubelet-config.yaml'),
     kubeletKubeconfig: join(layout.dataDir, 'kubelet.kubeconfig'),
     proxyKubeconfig: join(layout.dataDir, 'kube-proxy.kubeconfig'),
+    netpolKubeconfig: join(layout.dataDir, 'kube-router.kubeconfig'),
     podLogs: join(dir, 'pod-logs'),
     cniConf: join(dir, 'cni', 'net.d'),
     cniData: join(dir, 'cni', 'ipam'),
@@ -94,6 +180,7 @@ export const REAL_NODE_CERTIFICATES: CertificateSpec[] = [
   { name: 'kubelet', commonName: `system:node:${NODE_NAME}`, organization: 'system:nodes', usage: 'client' },
   { name: 'kubelet-serving', commonName: NODE_NAME, altNames: [`IP:${GATEWAY_IP}`, `DNS:${NODE_NAME}`], usage: 'server' },
   { name: 'kube-proxy', commonName: 'system:kube-proxy', usage: 'client' },
+  { name: 'kube-router', commonName: NETPOL_IDENTITY, usage: 'client' },
   // The API server's identity towards the kubelet (logs, exec, port-forward).
   { name: 'apiserver-kubelet-client', commonName: 'kube-apiserver-kubelet-client', organization: 'system:masters', usage: 'client' },
 ];
@@ -187,7 +274,7 @@ export function kubeletConfig(layout: ClusterLayout, node: RealNodeLayout, ports
       failCgroupV1: false,
       failSwapOn: false,
       clusterDomain: CLUSTER_DOMAIN,
-      clusterDNS: [DNS_IP],
+      clusterDNS: [KUBE_DNS_IP],
       resolvConf: node.resolvConf,
       podLogsDir: node.podLogs,
       podCIDR: POD_CIDR,
@@ -261,6 +348,22 @@ export function realNodeCommands(
         '--v=1',
       ],
     },
+    {
+      component: 'netpol',
+      binary: join(binDir, 'kube-router'),
+      args: [
+        `--kubeconfig=${node.netpolKubeconfig}`,
+        `--hostname-override=${NODE_NAME}`,
+        '--run-firewall=true',
+        '--run-router=false',
+        '--run-service-proxy=false',
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        // its health server would listen on every interface; readiness is its chains (netpolReady)
+        '--health-port=0',
+        '--metrics-port=0',
+        '--v=1',
+      ],
+    },
     { component: 'dns', binary: selfCommand[0] as string, args: [...selfCommand.slice(1), 'dns', `--root=${layout.root}`] },
     { component: 'api-proxy', binary: selfCommand[0] as string, args: [...selfCommand.slice(1), 'api-proxy', `--root=${layout.root}`] },
   ];
@@ -295,7 +398,90 @@ export function hostSetupCommands(): string[][] {
     ['iptables', '-w', '-A', ISOLATION_CHAIN, '-i', BRIDGE, '-j', 'DROP'],
     ['iptables', '-w', '-A', ISOLATION_CHAIN, '-o', BRIDGE, '-j', 'DROP'],
     ['iptables', '-w', '-I', 'FORWARD', '1', '-j', ISOLATION_CHAIN],
+    // The node's services bind the bridge address: pods reach only what they need on the node (replies to
+    // the node's own connections, the API forwarder, the cluster DNS for the kube-dns relay); the rest is
+    // dropped. In the mangle table's INPUT (after DNAT, before filter): kube-router keeps its own jump first
+    // in filter INPUT and ACCEPTs there whatever the policies admit, so a filter rule of ours would come too late.
+    ['iptables', '-w', '-t', 'mangle', '-N', INPUT_CHAIN],
+    ['iptables', '-w', '-t', 'mangle', '-A', INPUT_CHAIN, '-i', BRIDGE, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'RETURN'],
+    ['iptables', '-w', '-t', 'mangle', '-A', INPUT_CHAIN, '-i', BRIDGE, '-d', GATEWAY_IP, '-p', 'tcp', '--dport', String(API_PROXY_PORT), '-j', 'RETURN'],
+    ['iptables', '-w', '-t', 'mangle', '-A', INPUT_CHAIN, '-i', BRIDGE, '-d', GATEWAY_IP, '-p', 'udp', '--dport', '53', '-j', 'RETURN'],
+    ['iptables', '-w', '-t', 'mangle', '-A', INPUT_CHAIN, '-i', BRIDGE, '-j', 'DROP'],
+    ['iptables', '-w', '-t', 'mangle', '-I', 'INPUT', '1', '-j', INPUT_CHAIN],
   ];
+}
+
+/** Chains of ours in the filter table: the isolation and input chains, kube-router's firewall chains. */
+export const OUR_CHAIN_PREFIXES = [ISOLATION_CHAIN, 'KUBE-ROUTER-', 'KUBE-NWPLCY-', 'KUBE-POD-FW-'];
+/** ipsets of ours: kube-router's policy peer sets. */
+export const OUR_IPSET_PREFIXES = ['KUBE-SRC-', 'KUBE-DST-', 'inet6:KUBE-SRC-', 'inet6:KUBE-DST-'];
+/** Every name a real node puts into the host's netfilter tables (kube-proxy's and the kubelet's included). */
+const OUR_NETFILTER_NAME = new RegExp(`(^|[\\s"])(${[ISOLATION_CHAIN, 'KUBE-'].join('|')})`);
+
+const ours = (chain: string) => OUR_CHAIN_PREFIXES.some((p) => chain === p || chain.startsWith(p) || chain.startsWith(`${p}-`));
+
+/**
+ * The commands that remove our chains from one table of `iptables-save` output: first every rule
+ * (in any chain) that jumps or goes to one of ours, then our chains' rules, then the chains. Nothing
+ * else is touched: a foreign rule or chain stays.
+ */
+export function iptablesCleanupCommands(save: string, tool = 'iptables'): string[][] {
+  const commands: string[][] = [];
+  let table = 'filter';
+  const chains: string[] = [];
+  for (const line of save.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1).trim();
+    const chain = /^:(\S+)/.exec(line)?.[1];
+    if (chain && ours(chain)) chains.push(`${table}\t${chain}`);
+    const rule = /^-A (\S+) (.*)$/.exec(line);
+    if (!rule) continue;
+    const target = /(?:^| )-[jg] (\S+)/.exec(rule[2] as string)?.[1];
+    if (target && ours(target) && !ours(rule[1] as string)) {
+      commands.push([tool, '-w', '-t', table, '-D', rule[1] as string, ...splitRule(rule[2] as string)]);
+    }
+  }
+  for (const entry of chains) {
+    const [t, chain] = entry.split('\t') as [string, string];
+    commands.push([tool, '-w', '-t', t, '-F', chain]);
+  }
+  for (const entry of chains) {
+    const [t, chain] = entry.split('\t') as [string, string];
+    commands.push([tool, '-w', '-t', t, '-X', chain]);
+  }
+  return commands;
+}
+
+/** An iptables-save rule's arguments (double-quoted words, as iptables-save writes comments). */
+export function splitRule(rule: string): string[] {
+  const words: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let m = re.exec(rule); m; m = re.exec(rule)) words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] as string));
+  return words;
+}
+
+/** `ipset list -n` names that are ours. */
+export function ourIpsets(names: string): string[] {
+  return names.split('\n').map((n) => n.trim()).filter((n) => OUR_IPSET_PREFIXES.some((p) => n.startsWith(p)));
+}
+
+/**
+ * What a real node left on the host (empty when nothing): rules or chains naming ours in iptables-save
+ * (both families) or in the nftables ruleset, our ipsets, the bridge, mounts under the data directory.
+ */
+export function hostLeftovers(dataDir: string): string[] {
+  const left: string[] = [];
+  for (const tool of ['iptables-save', 'ip6tables-save']) {
+    const out = run([tool], { ignoreErrors: true }).output;
+    for (const line of out.split('\n')) if ((line.startsWith(':') || line.startsWith('-A')) && (OUR_NETFILTER_NAME.test(line) || line.includes(BRIDGE))) left.push(`${tool}: ${line}`);
+  }
+  if (existsSync('/usr/sbin/nft')) {
+    const out = run(['nft', 'list', 'ruleset'], { ignoreErrors: true }).output;
+    for (const line of out.split('\n')) if (OUR_NETFILTER_NAME.test(line.trim()) || line.includes(BRIDGE)) left.push(`nft: ${line.trim()}`);
+  }
+  if (existsSync('/usr/sbin/ipset')) for (const set of ourIpsets(run(['ipset', 'list', '-n'], { ignoreErrors: true }).output)) left.push(`ipset ${set}`);
+  if (existsSync(`/sys/class/net/${BRIDGE}`)) left.push(`bridge ${BRIDGE}`);
+  for (const point of mountPoints(dataDir)) left.push(`mount ${point}`);
+  return left;
 }
 
 export function hostTeardownCommands(): string[][] {
@@ -314,6 +500,9 @@ export function hostTeardownCommands(): string[][] {
     ['iptables', '-w', '-D', 'FORWARD', '-j', ISOLATION_CHAIN],
     ['iptables', '-w', '-F', ISOLATION_CHAIN],
     ['iptables', '-w', '-X', ISOLATION_CHAIN],
+    ['iptables', '-w', '-t', 'mangle', '-D', 'INPUT', '-j', INPUT_CHAIN],
+    ['iptables', '-w', '-t', 'mangle', '-F', INPUT_CHAIN],
+    ['iptables', '-w', '-t', 'mangle', '-X', INPUT_CHAIN],
     ...kubelet,
     ['ip', 'link', 'del', BRIDGE],
   ];
@@ -346,12 +535,13 @@ export function realNodeProblems(binDir: string): string[] {
     ['/usr/lib/cni/bridge', 'containernetworking-plugins'],
     ['/usr/lib/cni/host-local', 'containernetworking-plugins'],
     ['/usr/sbin/iptables', 'iptables'],
+    ['/usr/sbin/ipset', 'ipset'],
   ] as const) {
     if (!existsSync(file)) problems.push(`${file} is missing (apt-get install -y ${pkg})`);
   }
   if (!existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) problems.push('the br_netfilter kernel module is not loaded (Service traffic between pods on the bridge needs it)');
   else if (readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() !== '1') problems.push('net.bridge.bridge-nf-call-iptables is 0');
-  for (const name of ['kubelet', 'kube-proxy']) {
+  for (const name of ['kubelet', 'kube-proxy', 'kube-router']) {
     if (!existsSync(join(binDir, name))) problems.push(`${join(binDir, name)} is missing (.ci/install-real-node.sh builds it)`);
   }
   return problems;
@@ -372,7 +562,7 @@ export function hostInUse(): string | undefined {
   if (!existsSync(`/sys/class/net/${BRIDGE}`)) return undefined;
   return (
     `the bridge ${BRIDGE} exists: another real node runs on this machine (\`npm run cluster -- down\` it, with its --root), ` +
-    `or a killed one left it (\`ip link del ${BRIDGE}; iptables -D FORWARD -j ${ISOLATION_CHAIN}; iptables -F ${ISOLATION_CHAIN}; iptables -X ${ISOLATION_CHAIN}\`)`
+    `or a killed one left it (\`ip link del ${BRIDGE}\`; the next \`up\` removes the node's own iptables chains)`
   );
 }
 
@@ -391,9 +581,7 @@ export function prepareHost(layout: ClusterLayout, node: RealNodeLayout, ports: 
   // The pods' nameserver and search list come from the kubelet (clusterDNS, clusterDomain); the host adds nothing.
   writeFileSync(node.resolvConf, '# the real node adds no host name servers to its pods\n');
   for (const controller of CGROUP_CONTROLLERS) mkdirSync(`/sys/fs/cgroup/${controller}${CGROUP_ROOT}`, { recursive: true });
-  run(['iptables', '-w', '-D', 'FORWARD', '-j', ISOLATION_CHAIN], { ignoreErrors: true });
-  run(['iptables', '-w', '-F', ISOLATION_CHAIN], { ignoreErrors: true });
-  run(['iptables', '-w', '-X', ISOLATION_CHAIN], { ignoreErrors: true });
+  removeOurChains();
   for (const command of hostSetupCommands()) run(command);
   const ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
   writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
@@ -430,7 +618,38 @@ export function removeAllContainers(node: RealNodeLayout): void {
   for (const id of containers.output.split('\n').filter(Boolean)) ctr(node, ['containers', 'delete', id], true);
 }
 
-/** Mount points at or under dir, deepest first (/proc/self/mountinfo, octal escapes decoded). */
+/** Our chains in every table (both families), then our ipsets (which the chains referenced). */
+function removeOurChains(): void {
+  for (const [save, tool] of [['iptables-save', 'iptables'], ['ip6tables-save', 'ip6tables']] as const) {
+    const out = run([save], { ignoreErrors: true });
+    if (out.ok) for (const command of iptablesCleanupCommands(out.output, tool)) run(command, { ignoreErrors: true });
+  }
+  if (existsSync('/usr/sbin/ipset')) {
+    for (const set of ourIpsets(run(['ipset', 'list', '-n'], { ignoreErrors: true }).output)) run(['ipset', 'destroy', set], { ignoreErrors: true });
+  }
+}
+
+/**
+ * Mount points at or under dir, deepest first. /proc/self/mountinfo names a mount by its resolved path, so
+ * dir is looked up both as given and through its symlinks (a checkout's .cache behind a symlink).
+ */
+export function mountPoints(dir: string, mountinfo = readFileSync('/proc/self/mountinfo', 'utf8'), resolve: (p: string) => string = safeRealpath): string[] {
+  const real = resolve(dir);
+  const points = [...mountsUnder(dir, mountinfo), ...(real === dir ? [] : mountsUnder(real, mountinfo))];
+  return [...new Set(points)].sort((a, b) => b.length - a.length);
+}
+
+/** realpath of the longest existing ancestor, the rest appended (a directory may already be gone). */
+function safeRealpath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    const parent = dirname(p);
+    return parent === p ? p : join(safeRealpath(parent), basename(p));
+  }
+}
+
+/** Mount points at or under dir, deepest first (/proc/self/mountinfo, octal escapes decoded; dir taken literally). */
 export function mountsUnder(dir: string, mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string[] {
   const decode = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   const points = mountinfo
@@ -448,11 +667,13 @@ export function teardownHost(layout: ClusterLayout, node: RealNodeLayout, binDir
   // kube-proxy's Service rules and chains.
   if (existsSync(join(binDir, 'kube-proxy'))) run([join(binDir, 'kube-proxy'), '--cleanup'], { ignoreErrors: true });
   for (const command of hostTeardownCommands()) run(command, { ignoreErrors: true });
+  // kube-router's chains and ipsets (its --cleanup-config crashes without a kubeconfig), and ours again.
+  removeOurChains();
   if (ipForward !== undefined) writeFileSync('/proc/sys/net/ipv4/ip_forward', ipForward);
-  for (const point of mountsUnder(layout.dataDir)) {
+  for (const point of mountPoints(layout.dataDir)) {
     if (!run(['umount', point], { ignoreErrors: true }).ok) run(['umount', '-l', point], { ignoreErrors: true });
   }
-  const left = mountsUnder(layout.dataDir);
+  const left = mountPoints(layout.dataDir);
   if (left.length) problems.push(`still mounted: ${left.join(', ')}`);
   for (const controller of CGROUP_CONTROLLERS) {
     const root = `/sys/fs/cgroup/${controller}${CGROUP_ROOT}`;
@@ -469,4 +690,9 @@ export function teardownHost(layout: ClusterLayout, node: RealNodeLayout, binDir
     }
   }
   return problems;
+}
+
+/** kube-router's firewall is up once it has synced: its FORWARD chain and the default policy chain exist. */
+export function netpolReady(): boolean {
+  return run(['iptables', '-w', '-S', 'KUBE-ROUTER-FORWARD'], { ignoreErrors: true }).ok && run(['iptables', '-w', '-S', 'KUBE-NWPLCY-DEFAULT'], { ignoreErrors: true }).ok;
 }

@@ -11,13 +11,14 @@
 //                                                  helm 4 takes post-renderers as plugins only)
 //   monitoring.tests.enabled=false                 its helm test also asks Grafana (and post-renderers never
 //                                                  see hooks); Prometheus and Alertmanager are checked below
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helmMatrix, type HelmBinary } from '../../scripts/lib/helm.ts';
 import { chartDir, umbrellaChart, valuesFile } from '../../scripts/lib/paths.ts';
-import { parseManifests, type K8sObject } from '../../scripts/lib/render.ts';
+import { parseManifests, renderChart, type K8sObject } from '../../scripts/lib/render.ts';
+import { proveEnforcement, removeOutsiders, runMatrix, startOutsiders, type Source } from './matrix.ts';
 import { expectedLeftovers } from '../cluster/lifecycle.ts';
 import {
   createRestrictedNamespace,
@@ -70,6 +71,7 @@ describe.sequential('dev on a real node', () => {
   });
 
   afterAll(async () => {
+    await removeOutsiders();
     await helmCmd(helm, ['uninstall', RELEASE, '-n', NAMESPACE, '--wait']).catch(() => {});
     await deleteNamespace(NAMESPACE);
     rmSync(workDir, { recursive: true, force: true });
@@ -158,6 +160,38 @@ describe.sequential('dev on a real node', () => {
     expect(Number(JSON.parse(query.body).data.result[0]?.value?.[1] ?? 0)).toBeGreaterThan(0);
     const redisUp = await http(`http://${prometheus}:9090/api/v1/query?query=${encodeURIComponent('redis_up{job="redis"}')}`);
     expect(JSON.parse(redisUp.body).data.result[0]?.value?.[1]).toBe('1');
+  });
+
+  let outsiders: Source[] = [];
+
+  it('passes the NetworkPolicy probe matrix: every connection succeeds exactly when the flow table admits it', async () => {
+    outsiders = await startOutsiders();
+    const sets = DEV_OVERRIDES.filter((_, i) => i % 2 === 1);
+    const meshRender = await renderChart(helm, umbrellaChart, {
+      release: RELEASE, namespace: NAMESPACE, valuesFiles: [valuesFile('dev')], set: [...sets, 'global.mesh.enabled=true'],
+      apiVersions: ['security.istio.io/v1/AuthorizationPolicy', 'security.istio.io/v1/PeerAuthentication'],
+    });
+    const state = JSON.parse(readFileSync(join(inject('clusterRoot'), 'data', 'state.json'), 'utf8'));
+    const report = await runMatrix({ namespace: NAMESPACE, release: RELEASE, meshRender, outsiders, nodePorts: [state.realNode.ports.kubelet], log: console.log });
+    console.log(report.lines.join('\n'));
+    expect(report.controlFailures, 'pairs closed with no policy at all (nothing listens?)').toEqual([]);
+    expect(report.unexpected).toEqual([]);
+    expect(report.dns.viaKubeDnsUnexpected).toEqual([]);
+    expect(report.dns.directAnswered).toEqual([]);
+    expect(report.dns.allowedPods).toBeGreaterThan(3);
+    expect(report.nodeServicesReached, 'the kubelet\'s port on the bridge address').toEqual([]);
+    expect(report.sources).toBeGreaterThanOrEqual(9);
+    expect(report.open).toBeGreaterThan(report.sources);
+    expect(report.closed).toBeGreaterThan(report.targets);
+  });
+
+  it('really enforces: a forbidden connection is refused, and succeeds once the policies selecting its destination are deleted', async () => {
+    const mongodb = await clusterIP(`${RELEASE}-mongodb`);
+    const target = { name: `${RELEASE}-mongodb:27017`, address: `${mongodb}:27017`, component: 'mongodb', podPort: 27017, backends: [] };
+    const labels = (await kubectlJson(['-n', NAMESPACE, 'get', 'pod', `${RELEASE}-mongodb-0`])).metadata.labels;
+    const { before, after } = await proveEnforcement(NAMESPACE, outsiders[0]!, target, labels);
+    expect(before).not.toMatch(/^open/);
+    expect(after).toMatch(/^open/);
   });
 
   it('fails helm test when the app has a wrong Redis password', async () => {

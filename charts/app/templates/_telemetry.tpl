@@ -63,13 +63,17 @@ component name.
 {{/* NetworkPolicy egress rule to this release's collector (only when the app traces to it). */}}
 {{- define "app.tracingEgress" -}}
 {{- if and .Values.tracing.enabled (not .Values.tracing.endpoint) }}
-# The release's OpenTelemetry Collector (traces).
+# The release's OpenTelemetry Collector (traces): both OTLP ports, exactly what the collector's flows
+# admit from the app (charts/tracing/templates/_flows.tpl); the probe matrix on the real node found
+# app -> collector:4317 admitted by the flow table and refused by this rule when it named one port.
 - to:
     - podSelector:
         matchLabels:
           {{- include "common.labels.componentSelector" (dict "component" "otel-collector" "context" .) | nindent 10 }}
   ports:
     - protocol: TCP
-      port: {{ include "app.collectorPort" . }}
+      port: 4317
+    - protocol: TCP
+      port: 4318
 {{- end }}
 {{- end -}}

@@ -27,7 +27,9 @@ NetworkPolicies and the AuthorizationPolicies are generated from
   selector:
     {{- include "tracing.selectorLabels" (dict "component" "jaeger" "context" .) | nindent 4 }}
   ingress:
-    # OTLP from the collector, the query API from Grafana, metrics from Prometheus.
+    # OTLP from the collector, the query API from Grafana. Not its metrics: the monitoring chart scrapes
+    # only the collector (monitoring.tracing.scrapeJob) and Prometheus' egress has no rule to Jaeger; the
+    # real node's probe matrix found this flow admitted here and refused there.
     - ports: [{{ include "tracing.port.otlpGrpc" . }}]
       from:
         - component: otel-collector
@@ -37,8 +39,5 @@ NetworkPolicies and the AuthorizationPolicies are generated from
         {{- if .Values.tests.enabled }}
         - component: tracing-test
         {{- end }}
-    - ports: [{{ include "tracing.port.metrics" . }}]
-      from:
-        - {{ include "common.flows.valuesPeer" (dict "peer" $np.prometheus "values" "tracing.networkPolicy.prometheus") }}
 {{- end }}
 {{- end -}}
