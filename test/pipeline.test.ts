@@ -57,7 +57,7 @@ describe('npm run pipeline on a copy of the repository', () => {
     const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
     const result = await run(tsx, [join(copy, 'scripts', 'pipeline.ts'), '--env', 'prod'], { cwd: copy, env: { ...process.env, CI: 'true' } });
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/values-prod\.yaml:5:5 {2}app\.image\.tag: must match pattern/);
+    expect(result.stdout).toMatch(/values-prod\.yaml:5:5 {2}app\.image\.tag: image docker\.io\/techshop\/app:stable is not pinned/);
     expect(result.stdout).toMatch(/pipeline: validate FAILED \(1\)/);
     expect(result.stdout).not.toMatch(/lint ok/);
     expect(existsSync(join(copy, 'dist'))).toBe(false);
