@@ -175,7 +175,9 @@ describe.sequential('prod on 30 kwok nodes in 3 zones', () => {
     expect(granted).toBeGreaterThan(0);
     // More evictions than the budget allows were asked for at once: the API must have refused some.
     expect(refused.length).toBeGreaterThan(0);
-    expect(granted).toBeLessThanOrEqual(appReplicas - minAvailable);
+    // Not asserted: granted <= replicas - minAvailable. A refused request is retried by the API server on
+    // a PDB conflict, and under kwok a replacement is Ready within a second, after which the PDB allows
+    // one more (measured: 2 granted of 3, Ready never below minAvailable). The invariant is minReady above.
     for (const answer of refused) expect(answer.body?.message ?? answer.text).toMatch(/disruption budget/);
   });
 

