@@ -11,12 +11,18 @@
 //                                                  helm 4 takes post-renderers as plugins only)
 //   monitoring.tests.enabled=false                 its helm test also asks Grafana (and post-renderers never
 //                                                  see hooks); Prometheus and Alertmanager are checked below
+//   monitoring.networkPolicy.apiServer             the API server's address, as every install names its own
+//                                                  (README "Security model"): here the node's forwarder
+//                                                  (GATEWAY_IP:API_PROXY_PORT), a private address the default
+//                                                  excludes; without it the enforced policy keeps Prometheus
+//                                                  from discovering its targets
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helmMatrix, type HelmBinary } from '../../scripts/lib/helm.ts';
 import { chartDir, umbrellaChart, valuesFile } from '../../scripts/lib/paths.ts';
+import { API_PROXY_PORT, GATEWAY_IP } from '../../scripts/lib/real-node.ts';
 import { parseManifests, renderChart, type K8sObject } from '../../scripts/lib/render.ts';
 import { proveEnforcement, removeOutsiders, runMatrix, startOutsiders, type Source } from './matrix.ts';
 import { expectedLeftovers } from '../cluster/lifecycle.ts';
@@ -58,6 +64,7 @@ function podReady(pod: Json): boolean {
 describe.sequential('dev on a real node', () => {
   let helm: HelmBinary;
   let workDir: string;
+  let apiServerValues: string;
   let objects: K8sObject[] = [];
   const started = performance.now();
   const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
@@ -67,6 +74,8 @@ describe.sequential('dev on a real node', () => {
     if (!helm3) throw new Error('no helm 3 (the post-renderer needs it)');
     helm = helm3;
     workDir = mkdtempSync(join(tmpdir(), 'techshop-real-'));
+    apiServerValues = join(workDir, 'api-server.yaml');
+    writeFileSync(apiServerValues, JSON.stringify({ monitoring: { networkPolicy: { apiServer: { cidr: `${GATEWAY_IP}/32`, except: [], ports: [API_PROXY_PORT] } } } }));
     await createRestrictedNamespace(NAMESPACE);
   });
 
@@ -94,7 +103,7 @@ describe.sequential('dev on a real node', () => {
     );
     chmodSync(postRenderer, 0o755);
     const install = await helmCmd(helm, [
-      'install', RELEASE, chartDir(umbrellaChart), '-n', NAMESPACE, '-f', valuesFile('dev'), ...DEV_OVERRIDES,
+      'install', RELEASE, chartDir(umbrellaChart), '-n', NAMESPACE, '-f', valuesFile('dev'), '-f', apiServerValues, ...DEV_OVERRIDES,
       '--post-renderer', postRenderer, '--wait', '--timeout', '10m',
     ]);
     expect(install.code, install.stderr).toBe(0);
@@ -168,7 +177,7 @@ describe.sequential('dev on a real node', () => {
     outsiders = await startOutsiders();
     const sets = DEV_OVERRIDES.filter((_, i) => i % 2 === 1);
     const meshRender = await renderChart(helm, umbrellaChart, {
-      release: RELEASE, namespace: NAMESPACE, valuesFiles: [valuesFile('dev')], set: [...sets, 'global.mesh.enabled=true'],
+      release: RELEASE, namespace: NAMESPACE, valuesFiles: [valuesFile('dev'), apiServerValues], set: [...sets, 'global.mesh.enabled=true'],
       apiVersions: ['security.istio.io/v1/AuthorizationPolicy', 'security.istio.io/v1/PeerAuthentication'],
     });
     const state = JSON.parse(readFileSync(join(inject('clusterRoot'), 'data', 'state.json'), 'utf8'));
